@@ -1,0 +1,98 @@
+# vfwarden — SR-IOV VF policy for virtualization hosts
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+DATADIR    ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+
+CC      ?= cc
+PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c
+WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
+           -Wstrict-prototypes -Wvla -Wwrite-strings -Wundef -Wpointer-arith \
+           -Wcast-qual -Wnull-dereference
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+B        = build
+CORE     = util policy sysfs netlink plan converge log lock
+CMDS     = vfwarden cmd-check cmd-apply cmd-status
+CORE_O   = $(CORE:%=$(B)/%.o)
+CMDS_O   = $(CMDS:%=$(B)/%.o)
+HDRS     = $(wildcard helper/*.h)
+UNIT     = test-policy test-mac test-plan
+
+all: $(B)/vfwarden
+
+$(B):
+	mkdir -p $@
+
+$(B)/%.o: helper/%.c $(HDRS) | $(B)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/vfwarden: $(CORE_O) $(CMDS_O)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(CORE_O)
+	$(CC) $(CFLAGS) -Ihelper $(LDFLAGS) -o $@ $< $(CORE_O) $(LDLIBS)
+
+deps:
+	sh scripts/deps.sh
+
+install: $(B)/vfwarden
+	install -D -m 0755 $(B)/vfwarden $(DESTDIR)$(SBINDIR)/vfwarden
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/vfwarden/conf.d
+	install -D -m 0644 conf/vfwarden.conf $(DESTDIR)$(DATADIR)/doc/vfwarden/vfwarden.conf.example
+	test -e $(DESTDIR)$(SYSCONFDIR)/vfwarden/vfwarden.conf || \
+		install -m 0644 conf/vfwarden.conf $(DESTDIR)$(SYSCONFDIR)/vfwarden/vfwarden.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vfwarden
+	rm -rf $(DESTDIR)$(DATADIR)/doc/vfwarden
+
+# --- tests: every tier writes TAP into $(B)/results, tests/summary counts it
+RESULTS = $(B)/results
+
+check: deps
+	$(MAKE) all
+	rm -rf $(RESULTS) && mkdir -p $(RESULTS)
+	-$(MAKE) --no-print-directory check-unit
+	-$(MAKE) --no-print-directory check-bats
+	-$(MAKE) --no-print-directory check-vm
+	sh tests/summary $(RESULTS)
+
+check-unit: $(UNIT:%=$(B)/%)
+	@mkdir -p $(RESULTS)
+	@for t in $(UNIT); do \
+		echo "# unit: $$t"; \
+		if [ "$(VALGRIND)" = 1 ]; then \
+			valgrind -q --leak-check=full --error-exitcode=99 $(B)/$$t | tee $(RESULTS)/unit-$$t.tap; \
+		else \
+			$(B)/$$t | tee $(RESULTS)/unit-$$t.tap; \
+		fi; \
+	done
+
+check-bats: $(B)/vfwarden
+	@mkdir -p $(RESULTS)
+	@for t in tests/bats/*.bats; do \
+		n=$$(basename $$t .bats); echo "# bats: $$t"; \
+		VFWARDEN=$(CURDIR)/$(B)/vfwarden bats --tap $$t | tee $(RESULTS)/bats-$$n.tap; \
+	done
+
+check-vm: $(B)/vfwarden
+	@mkdir -p $(RESULTS)
+	tests/vm/setup
+	@for t in tests/vm/*.bats; do \
+		n=$$(basename $$t .bats); opts=$$(sed -n 's/^# vm-options: *//p' $$t); \
+		echo "# vm: $$t $$opts"; \
+		tests/vm/run $$opts -- bats --tap $$t | tee $(RESULTS)/vm-$$n.tap; \
+	done
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps install uninstall check check-unit check-bats check-vm clean

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "converge.h"
+#include "log.h"
+
+#define VFWARDEN_VERSION "0.1.0"
+
+/* Exit statuses, documented in README and vfwarden(8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_POLICY = 1,  /* the policy is invalid: nothing was changed */
+	EXIT_USAGE = 2,   /* bad command line */
+	EXIT_PARTIAL = 3, /* applied, but not all of the policy holds */
+	EXIT_SYSTEM = 4,  /* lock timeout, no netlink, ...: nothing was changed */
+};
+
+struct cli {
+	const char *config; /* -c FILE, or NULL for the default set */
+};
+
+struct command {
+	const char *name;
+	const char *summary;
+	int (*run)(const struct cli *cli, int argc, char **argv);
+};
+
+extern const struct command cmd_check, cmd_apply, cmd_status;
+
+/* Load and validate the policy; print every error as FILE:LINE: message. */
+int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet);
+/* Which policy PF matches this live PF: index, -1 none. */
+int cli_policy_for(const struct policy *p, const struct pf_live *pf);
+const char *cli_strerror(int err, const struct pf_live *pf, char *buf, size_t size);

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lock.h"
+
+static void help(void)
+{
+	printf("Usage: vfwarden [-c FILE] apply [--dry-run] [--force] [--lock-timeout SEC] [PF...]\n\n"
+	       "Converge every PF the policy names, or only the PFs given (interface name,\n"
+	       "PCI address, sysfs path or permanent MAC), and print one line per change.\n\n"
+	       "  -n, --dry-run          print the plan, change nothing\n"
+	       "  -f, --force            change the VF count even if a VM uses one of the VFs\n"
+	       "      --lock-timeout SEC wait at most SEC seconds for another vfwarden (default 60)\n\n"
+	       "Exit status: 0 the host matches the policy; 1 the policy is invalid (nothing\n"
+	       "changed); 2 usage; 3 some of the policy could not be applied; 4 system error.\n");
+}
+
+struct report_ctx {
+	bool dry_run;
+};
+
+static void report(void *ud, const struct pf_policy *pol, const struct pf_live *pf,
+		   const struct action *a, int err)
+{
+	char who[64], e[128];
+
+	(void)ud;
+	if (a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS)
+		snprintf(who, sizeof(who), "%s", pol->label);
+	else
+		snprintf(who, sizeof(who), "%s vf%u", pol->label, a->vf);
+	if (err < 0) {
+		log_err("%s %s: %s", who, action_key_name(a), cli_strerror(err, pf, e, sizeof(e)));
+		return;
+	}
+	if (a->type == ACT_PF_UP)
+		printf("%s: link %s -> %s\n", who, a->from, a->to);
+	else if (a->type == ACT_VF_REBIND)
+		printf("%s: rebind %s to pick up the new mac\n", who, a->to);
+	else
+		printf("%s: %s %s -> %s\n", who, action_key_name(a), a->from, a->to);
+	fflush(stdout);
+}
+
+static int run(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "lock-timeout", required_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct converge_opts co = { .report = report };
+	struct policy p;
+	struct host h = { 0 };
+	struct nlh *nl = NULL;
+	unsigned long lock_timeout = 60;
+	unsigned changes = 0;
+	bool *wanted = NULL;
+	int c, r, ret = EXIT_OK, lock_fd = -1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "nfh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			co.dry_run = true;
+			break;
+		case 'f':
+			co.force = true;
+			break;
+		case 'L':
+			if (parse_uint(optarg, 86400, &lock_timeout) < 0) {
+				log_err("vfwarden apply: invalid --lock-timeout '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			help();
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+
+	/* Validate everything before touching anything. */
+	if (cli_load_policy(cli, &p, false) < 0) {
+		policy_free(&p);
+		log_err("vfwarden: policy invalid, nothing changed");
+		return EXIT_POLICY;
+	}
+	if (!co.dry_run) {
+		r = lock_take(roots.run, (unsigned)lock_timeout * 1000, &lock_fd);
+		if (r < 0) {
+			if (r == -ETIMEDOUT)
+				log_err("vfwarden: another vfwarden holds %s/lock for over %lus, nothing changed",
+					roots.run, lock_timeout);
+			else
+				log_err("vfwarden: cannot take %s/lock: %s", roots.run, strerror(-r));
+			ret = EXIT_SYSTEM;
+			goto out;
+		}
+	}
+	if ((r = host_scan(&h)) < 0) {
+		log_err("vfwarden: cannot read %s/bus/pci/devices: %s", roots.sys, strerror(-r));
+		ret = EXIT_SYSTEM;
+		goto out;
+	}
+	if ((r = nlh_open(&nl)) < 0) {
+		log_err("vfwarden: cannot open rtnetlink: %s", strerror(-r));
+		ret = EXIT_SYSTEM;
+		goto out;
+	}
+
+	wanted = calloc(h.n_pf + 1, sizeof(*wanted));
+	if (!wanted) {
+		ret = EXIT_SYSTEM;
+		goto out;
+	}
+	for (int i = optind; i < argc; i++) {
+		int k = host_find(&h, argv[i]);
+
+		if (k < 0) {
+			log_err("vfwarden: no SR-IOV PF '%s' on this host", argv[i]);
+			ret = EXIT_PARTIAL;
+			continue;
+		}
+		wanted[k] = true;
+		if (cli_policy_for(&p, &h.pf[k]) < 0)
+			log_notice("%s (%s): not in the policy, left alone", h.pf[k].ifname[0] ? h.pf[k].ifname : "-",
+				   h.pf[k].pci);
+	}
+
+	for (unsigned i = 0; i < p.n_pfs; i++) {
+		const struct pf_policy *pol = &p.pfs[i];
+		struct converge_result res;
+		int found = -1, dup = -1;
+
+		for (unsigned k = 0; k < h.n_pf; k++)
+			if (pf_match_policy(&h.pf[k], pol)) {
+				if (found < 0)
+					found = (int)k;
+				else
+					dup = (int)k;
+			}
+		if (found < 0) {
+			if (optind == argc)
+				log_notice("%s: device '%s' not present, skipped", pol->label, pol->device);
+			continue;
+		}
+		if (optind < argc && !wanted[found])
+			continue;
+		if (dup >= 0) {
+			log_err("%s: device '%s' matches both %s and %s, left alone", pol->label, pol->device,
+				h.pf[found].pci, h.pf[dup].pci);
+			ret = EXIT_PARTIAL;
+			continue;
+		}
+		/* Two [pf] sections naming one PF in different ways. */
+		for (unsigned j = 0; j < p.n_pfs; j++)
+			if (j != i && pf_match_policy(&h.pf[found], &p.pfs[j])) {
+				log_err("%s: %s is also [pf %s], left alone", pol->label, h.pf[found].pci,
+					p.pfs[j].label);
+				ret = EXIT_PARTIAL;
+				found = -1;
+				break;
+			}
+		if (found < 0)
+			continue;
+
+		r = pf_converge(nl, pol, &h.pf[found], &co, &res);
+		if (r < 0) {
+			log_err("%s: %s", pol->label, strerror(-r));
+			ret = EXIT_PARTIAL;
+			continue;
+		}
+		if (res.refused) {
+			log_err("%s: %s; PF left alone", pol->label, res.why);
+			ret = EXIT_PARTIAL;
+		}
+		if (res.skipped_in_use)
+			log_notice("%s: %u VF%s in use by a VM keep their driver, mac and vlan until released",
+				   pol->label, res.skipped_in_use, res.skipped_in_use == 1 ? "" : "s");
+		if (res.failures)
+			ret = EXIT_PARTIAL;
+		changes += res.changes;
+	}
+
+	if (co.dry_run)
+		printf("dry run: %u change%s planned, nothing written\n", changes, changes == 1 ? "" : "s");
+	else if (changes == 0 && ret == EXIT_OK)
+		printf("no changes: the host matches the policy\n");
+	else
+		printf("%u change%s made\n", changes, changes == 1 ? "" : "s");
+out:
+	free(wanted);
+	nlh_close(nl);
+	host_free(&h);
+	policy_free(&p);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	return ret;
+}
+
+const struct command cmd_apply = { "apply", "converge the host to the policy", run };

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * status: every SR-IOV PF on the host and its VFs, as the kernel reports
+ * them, with the policy's label and a drift mark where they differ.
+ * The JSON form (schema "vfwarden-status/1") is documented in README.md.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void help(void)
+{
+	printf("Usage: vfwarden [-c FILE] status [--json]\n\n"
+	       "Show every SR-IOV PF and its VFs; a '*' marks a value that differs from the\n"
+	       "policy and DRIFT lists those keys. --json prints the same as JSON.\n");
+}
+
+static const char *flag_str(int v)
+{
+	return v < 0 ? "-" : v ? "on" : "off";
+}
+
+static void drift_list(uint32_t d, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < _KEY_VF_MAX; k++)
+		if (d & (1u << k))
+			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "," : "",
+					      vf_key_name((enum vf_key)k));
+	if (!buf[0])
+		snprintf(buf, size, "-");
+}
+
+static json_object *json_flag(int v)
+{
+	return v < 0 ? NULL : json_object_new_boolean(v);
+}
+
+static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool managed)
+{
+	json_object *o = json_object_new_object(), *d = json_object_new_array();
+	char m[MAC_STR_LEN];
+
+	json_object_object_add(o, "index", json_object_new_int((int)vf->idx));
+	json_object_object_add(o, "pci", json_object_new_string(vf->pci));
+	json_object_object_add(o, "driver", vf->driver[0] ? json_object_new_string(vf->driver) : NULL);
+	json_object_object_add(o, "netdev", vf->netdev[0] ? json_object_new_string(vf->netdev) : NULL);
+	json_object_object_add(o, "iommu_group", vf->iommu_group >= 0 ? json_object_new_int(vf->iommu_group) : NULL);
+	if (vf->nl_valid) {
+		json_object_object_add(o, "mac", json_object_new_string(format_mac(vf->mac, m)));
+		json_object_object_add(o, "vlan", json_object_new_int((int)vf->vlan));
+		json_object_object_add(o, "qos", json_object_new_int((int)vf->qos));
+		json_object_object_add(o, "vlan_proto", json_object_new_string(vlan_proto_name(vf->vlan_proto)));
+		json_object_object_add(o, "spoofchk", json_flag(vf->spoofchk));
+		json_object_object_add(o, "trust", json_flag(vf->trust));
+		json_object_object_add(o, "link_state",
+				       vf->link_state < 0 ? NULL
+							  : json_object_new_string(link_state_name((enum link_state)vf->link_state)));
+		json_object_object_add(o, "max_tx_rate", json_object_new_int64(vf->max_tx_rate));
+		json_object_object_add(o, "min_tx_rate", json_object_new_int64(vf->min_tx_rate));
+		json_object_object_add(o, "query_rss", json_flag(vf->query_rss));
+	}
+	json_object_object_add(o, "in_use", json_object_new_boolean(vf->in_use));
+	json_object_object_add(o, "owner", vf->owner[0] ? json_object_new_string(vf->owner) : NULL);
+	for (int k = 0; k < _KEY_VF_MAX; k++)
+		if (drift & (1u << k))
+			json_object_array_add(d, json_object_new_string(vf_key_name((enum vf_key)k)));
+	json_object_object_add(o, "managed", json_object_new_boolean(managed));
+	json_object_object_add(o, "drift", d);
+	return o;
+}
+
+#define MARK(bit) ((drift & (1u << (bit))) ? "*" : "")
+
+static void print_row(const char *label, const struct pf_live *pf, const struct vf_live *vf,
+		      uint32_t drift)
+{
+	char m[MAC_STR_LEN], vlan[32], rate[32], dl[160], mac[24];
+
+	if (!vf) {
+		printf("%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
+		       pf->ifname[0] ? pf->ifname : "-", pf->pci, "-", "-", "-", "-", "-", "-", "-", "-", "-",
+		       "-", drift ? "vfs" : "-");
+		return;
+	}
+	drift_list(drift, dl, sizeof(dl));
+	if (vf->nl_valid) {
+		snprintf(mac, sizeof(mac), "%s%s", format_mac(vf->mac, m), MARK(KEY_MAC));
+		if (vf->vlan)
+			snprintf(vlan, sizeof(vlan), "%u/%u/%s%s", vf->vlan, vf->qos,
+				 vlan_proto_name(vf->vlan_proto),
+				 (drift & ((1u << KEY_VLAN) | (1u << KEY_VLAN_PROTO))) ? "*" : "");
+		else
+			snprintf(vlan, sizeof(vlan), "0%s", MARK(KEY_VLAN));
+		snprintf(rate, sizeof(rate), "%u/%u%s", vf->max_tx_rate, vf->min_tx_rate,
+			 (drift & ((1u << KEY_MAX_TX_RATE) | (1u << KEY_MIN_TX_RATE))) ? "*" : "");
+	} else {
+		strcpy(mac, "-");
+		strcpy(vlan, "-");
+		strcpy(rate, "-");
+	}
+	char sp[8], tr[8], ls[12], drv[40];
+
+	snprintf(sp, sizeof(sp), "%s%s", vf->nl_valid ? flag_str(vf->spoofchk) : "-", MARK(KEY_SPOOFCHK));
+	snprintf(tr, sizeof(tr), "%s%s", vf->nl_valid ? flag_str(vf->trust) : "-", MARK(KEY_TRUST));
+	snprintf(ls, sizeof(ls), "%s%s",
+		 vf->nl_valid && vf->link_state >= 0 ? link_state_name((enum link_state)vf->link_state) : "-",
+		 MARK(KEY_LINK_STATE));
+	snprintf(drv, sizeof(drv), "%s%s", vf->driver[0] ? vf->driver : "none", MARK(KEY_VF_DRIVER));
+	printf("%-10s %-10s %-12s %-3u %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
+	       pf->ifname[0] ? pf->ifname : "-", pf->pci, vf->idx, vf->pci, drv, mac, vlan, sp, tr, ls, rate,
+	       vf->owner[0] ? vf->owner : "-", dl);
+}
+
+static int run(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct policy p;
+	struct host h = { 0 };
+	struct nlh *nl = NULL;
+	bool json = false, policy_ok;
+	json_object *root = NULL, *pfs = NULL;
+	int c, r, ret = EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			help();
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		log_err("vfwarden status: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	/* An invalid policy still leaves the host worth showing. */
+	policy_ok = cli_load_policy(cli, &p, false) == 0;
+	if (!policy_ok) {
+		log_err("vfwarden: policy invalid: showing the host without it");
+		ret = EXIT_POLICY;
+	}
+	if ((r = host_scan(&h)) < 0) {
+		log_err("vfwarden: cannot read %s/bus/pci/devices: %s", roots.sys, strerror(-r));
+		ret = EXIT_SYSTEM;
+		goto out;
+	}
+	if ((r = nlh_open(&nl)) < 0) {
+		log_err("vfwarden: cannot open rtnetlink: %s", strerror(-r));
+		ret = EXIT_SYSTEM;
+		goto out;
+	}
+	if (json) {
+		root = json_object_new_object();
+		pfs = json_object_new_array();
+		json_object_object_add(root, "schema", json_object_new_string("vfwarden-status/1"));
+		json_object_object_add(root, "policy_valid", json_object_new_boolean(policy_ok));
+		json_object_object_add(root, "pfs", pfs);
+	} else
+		printf("%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", "PF",
+		       "IFACE", "PCI", "VF", "VF-PCI", "DRIVER", "MAC", "VLAN/QOS", "SPOOF", "TRUST", "LINK",
+		       "RATE", "OWNER", "DRIFT");
+
+	for (unsigned i = 0; i < h.n_pf; i++) {
+		struct pf_live *pf = &h.pf[i];
+		int k = policy_ok ? cli_policy_for(&p, pf) : -1;
+		const struct pf_policy *pol = k >= 0 ? &p.pfs[k] : NULL;
+		bool count_drift = pol && pol->vfs != pf->numvfs;
+		json_object *o = NULL, *vfs = NULL;
+		char m[MAC_STR_LEN];
+
+		pf_scan_users(pf);
+		if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
+			log_warn("%s: cannot read VF settings: %s", pf->ifname, strerror(-r));
+		if (json) {
+			o = json_object_new_object();
+			vfs = json_object_new_array();
+			json_object_object_add(o, "label", pol ? json_object_new_string(pol->label) : NULL);
+			json_object_object_add(o, "interface", pf->ifname[0] ? json_object_new_string(pf->ifname) : NULL);
+			json_object_object_add(o, "pci", json_object_new_string(pf->pci));
+			json_object_object_add(o, "driver", pf->driver[0] ? json_object_new_string(pf->driver) : NULL);
+			json_object_object_add(o, "permanent_mac",
+					       pf->have_perm_mac ? json_object_new_string(format_mac(pf->perm_mac, m)) : NULL);
+			json_object_object_add(o, "totalvfs", json_object_new_int((int)pf->totalvfs));
+			json_object_object_add(o, "numvfs", json_object_new_int((int)pf->numvfs));
+			json_object_object_add(o, "policy_vfs", pol ? json_object_new_int((int)pol->vfs) : NULL);
+			json_object_object_add(o, "drivers_autoprobe", pf->autoprobe < 0 ? NULL : json_object_new_boolean(pf->autoprobe));
+			json_object_object_add(o, "link_up", json_object_new_boolean(pf->up));
+			json_object_object_add(o, "drift", json_object_new_boolean(count_drift));
+			json_object_object_add(o, "vfs", vfs);
+			json_object_array_add(pfs, o);
+		}
+		if (!pf->n_vf && !json)
+			print_row(pol ? pol->label : "-", pf, NULL, count_drift);
+		for (unsigned v = 0; v < pf->n_vf; v++) {
+			struct vf_live want;
+			uint32_t d = 0;
+			bool managed = pol && v < pol->vfs;
+
+			if (managed) {
+				vf_wanted(pol, pf, v, &want);
+				d = vf_drift(pol, &want, &pf->vf[v]);
+			}
+			if (json)
+				json_object_array_add(vfs, vf_json(&pf->vf[v], d, managed));
+			else
+				print_row(pol ? pol->label : "-", pf, &pf->vf[v], d);
+		}
+	}
+	if (json)
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_SPACED |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+out:
+	json_object_put(root);
+	nlh_close(nl);
+	host_free(&h);
+	policy_free(&p);
+	return ret;
+}
+
+const struct command cmd_status = { "status", "show PFs, VFs and drift from the policy", run };

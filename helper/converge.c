@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Carry a plan out: VF count first, then each VF's attributes and driver,
+ * re-reading the kernel in between because the VFs only exist after the
+ * count is written.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "converge.h"
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Drivers answer EBUSY/EAGAIN while a VF is "still in reset": retry, bounded. */
+static bool transient(int r)
+{
+	return r == -EBUSY || r == -EAGAIN;
+}
+
+#define RETRY_MS 5000
+#define STEP_MS 100
+
+static int write_numvfs(const struct pf_live *pf, unsigned n)
+{
+	int r;
+
+	for (unsigned t = 0;; t += STEP_MS) {
+		r = pf_write_numvfs(pf, n);
+		if (!transient(r) || t >= RETRY_MS)
+			return r;
+		sleep_ms(STEP_MS);
+	}
+}
+
+/*
+ * Creating VFs resets the igb PF's link, and igb answers EINVAL to a rate
+ * until the link is back at 1000 Mb/s: wait for carrier first, bounded.
+ */
+static void wait_carrier(struct pf_live *pf)
+{
+	for (unsigned t = 0; t < 10000; t += STEP_MS) {
+		if (pf_read_carrier(pf, &pf->carrier) == 0 && pf->carrier)
+			return;
+		sleep_ms(STEP_MS);
+	}
+}
+
+static int set_attr(struct nlh *nl, struct pf_live *pf, const struct action *a, bool *waited)
+{
+	bool rate = a->key == KEY_MAX_TX_RATE || a->key == KEY_MIN_TX_RATE;
+	int r;
+
+	if (rate && !*waited) {
+		wait_carrier(pf);
+		*waited = true;
+	}
+	for (unsigned t = 0;; t += STEP_MS) {
+		r = nlh_set_vf(nl, pf, a);
+		if (!(transient(r) || (rate && r == -EINVAL && t < 3000)) || t >= RETRY_MS)
+			return r;
+		sleep_ms(STEP_MS);
+	}
+}
+
+static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a, bool *waited)
+{
+	int r;
+
+	switch (a->type) {
+	case ACT_PF_UP:
+		return nlh_set_up(nl, pf);
+	case ACT_AUTOPROBE:
+		return pf_write_autoprobe(pf, a->v1);
+	case ACT_NUMVFS:
+		/* The kernel refuses N -> M with EBUSY: go through 0. */
+		if (a->v1 && (r = write_numvfs(pf, 0)) < 0)
+			return r;
+		return a->v2 ? write_numvfs(pf, a->v2) : 0;
+	case ACT_VF_ATTR:
+		return set_attr(nl, pf, a, waited);
+	case ACT_VF_DRIVER:
+		switch ((enum vf_driver)a->v1) {
+		case VF_DRIVER_VFIO:
+			if ((r = vfio_pci_load()) < 0)
+				return r;
+			return vf_bind(&pf->vf[a->vf], "vfio-pci");
+		case VF_DRIVER_KERNEL:
+			return vf_bind(&pf->vf[a->vf], "");
+		case VF_DRIVER_NONE:
+			return vf_unbind(&pf->vf[a->vf]);
+		}
+		return -EINVAL;
+	case ACT_VF_REBIND:
+		return vf_bind(&pf->vf[a->vf], "");
+	}
+	return -EINVAL;
+}
+
+static int run_plan(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
+		    const struct plan *pl, const struct converge_opts *o,
+		    struct converge_result *res, bool *count_failed)
+{
+	bool waited = false;
+
+	for (unsigned i = 0; i < pl->n; i++) {
+		const struct action *a = &pl->a[i];
+		int r = o->dry_run ? 0 : run_action(nl, pf, a, &waited);
+
+		if (r < 0) {
+			res->failures++;
+			if (a->type == ACT_NUMVFS || a->type == ACT_AUTOPROBE || a->type == ACT_PF_UP)
+				*count_failed = a->type == ACT_NUMVFS;
+		} else
+			res->changes++;
+		if (o->report)
+			o->report(o->ud, pol, pf, a, r);
+		if (*count_failed)
+			break;
+	}
+	return 0;
+}
+
+/* What a dry run assumes the VFs look like right after they are created. */
+static int simulate_new_vfs(struct pf_live *pf, unsigned n)
+{
+	free(pf->vf);
+	pf->vf = NULL;
+	pf->n_vf = pf->numvfs = n;
+	if (!n)
+		return 0;
+	pf->vf = calloc(n, sizeof(*pf->vf));
+	if (!pf->vf)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		pf->vf[i].idx = i;
+		pf->vf[i].iommu_group = -1;
+		pf->vf[i].spoofchk = pf->vf[i].trust = pf->vf[i].query_rss = pf->vf[i].link_state = -1;
+		snprintf(pf->vf[i].pci, sizeof(pf->vf[i].pci), "new");
+	}
+	return 0;
+}
+
+int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
+		const struct converge_opts *o, struct converge_result *res)
+{
+	struct plan_opts po = { .force = o->force };
+	struct plan pl = { 0 };
+	bool count_failed = false, count_changed = false;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if ((r = pf_scan_users(pf)) < 0)
+		return r;
+	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
+		return r;
+
+	if ((r = plan_pf_count(pol, pf, &po, &pl)) < 0)
+		goto out;
+	if (pl.refused) {
+		res->refused = pl.refused;
+		memcpy(res->why, pl.why, sizeof(res->why));
+		goto out;
+	}
+	for (unsigned i = 0; i < pl.n; i++)
+		count_changed |= pl.a[i].type == ACT_NUMVFS;
+	run_plan(nl, pol, pf, &pl, o, res, &count_failed);
+	if (count_failed)
+		goto out;
+
+	if (count_changed) {
+		if (o->dry_run)
+			r = simulate_new_vfs(pf, pol->vfs);
+		else if ((r = pf_scan(pf)) == 0 && pf->ifname[0])
+			r = nlh_read_pf(nl, pf);
+		if (r < 0)
+			goto out;
+	}
+	if (!pf->ifname[0] && pol->vfs) {
+		res->refused = -ENODEV;
+		snprintf(res->why, sizeof(res->why), "%s has no network interface: VF settings need one",
+			 pf->pci);
+		goto out;
+	}
+
+	plan_free(&pl);
+	if ((r = plan_pf_vfs(pol, pf, &pl)) < 0)
+		goto out;
+	res->skipped_in_use = pl.skipped_in_use;
+	run_plan(nl, pol, pf, &pl, o, res, &count_failed);
+	r = 0;
+out:
+	plan_free(&pl);
+	return r;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <limits.h>
+
+#include "policy.h"
+
+struct vf_live {
+	unsigned idx;
+	char pci[PCI_ADDR_LEN];
+	char driver[32];   /* "" when unbound */
+	char override[32]; /* driver_override, "" when none */
+	char netdev[16];
+	int iommu_group;   /* -1 when none */
+	/* From netlink; nl_valid false means not known (VF not created yet). */
+	bool nl_valid;
+	uint8_t mac[MAC_LEN];
+	unsigned vlan, qos;
+	uint16_t vlan_proto;
+	int spoofchk, trust, query_rss, link_state; /* -1: driver does not report */
+	unsigned max_tx_rate, min_tx_rate;
+	/* Who uses it: an open vfio group, or a domain the hook recorded. */
+	bool in_use;
+	char owner[96];
+};
+
+struct pf_live {
+	char pci[PCI_ADDR_LEN];
+	char ifname[16];
+	int ifindex;
+	char driver[32];
+	uint8_t perm_mac[MAC_LEN];
+	bool have_perm_mac;
+	unsigned totalvfs, numvfs;
+	int autoprobe;
+	bool up, carrier;
+	char speed[16];
+	unsigned n_vf;
+	struct vf_live *vf;
+};
+
+struct host {
+	struct pf_live *pf;
+	unsigned n_pf;
+};
+
+/* Roots, so that tests can point vfwarden at a fake tree. */
+struct roots {
+	char sys[PATH_MAX];
+	char proc[PATH_MAX];
+	char run[PATH_MAX];
+	char fake_nl[PATH_MAX]; /* "" outside tests */
+	bool test;
+};
+extern struct roots roots;
+void roots_init(void);
+
+int host_scan(struct host *h);
+void host_free(struct host *h);
+int pf_scan(struct pf_live *pf);
+/* Index of the PF that spec names (ifname, PCI address, sysfs path, MAC), or -ENOENT. */
+int host_find(const struct host *h, const char *spec);
+int pf_match_policy(const struct pf_live *pf, const struct pf_policy *pol);
+
+int pf_write_numvfs(const struct pf_live *pf, unsigned n);
+int pf_write_autoprobe(const struct pf_live *pf, bool on);
+int vf_bind(const struct vf_live *vf, const char *driver);
+int vf_unbind(const struct vf_live *vf);
+int vfio_pci_load(void);
+bool vfio_pci_loaded(void);
+int pf_read_carrier(const struct pf_live *pf, bool *carrier);
+/* Marks in_use/owner on every VF of pf from open vfio fds and /run records. */
+int pf_scan_users(struct pf_live *pf);

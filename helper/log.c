@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* From udev, systemd and libvirt stderr is no terminal: keep a copy in syslog. */
+static bool use_syslog;
+
+void log_open(void)
+{
+	use_syslog = !isatty(STDERR_FILENO) && !getenv("VFWARDEN_TEST_ROOT");
+	if (use_syslog)
+		openlog("vfwarden", LOG_PID, LOG_DAEMON);
+}
+
+void log_msg(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (use_syslog) {
+		va_start(ap, fmt);
+		vsyslog(prio, fmt, ap);
+		va_end(ap);
+	}
+}

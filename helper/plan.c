@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The planner: a pure function from (policy, live state) to the list of
+ * changes that make the live state match. No I/O here, so the unit tests can
+ * feed it any state and --dry-run is the same code as apply.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "plan.h"
+
+void plan_free(struct plan *pl)
+{
+	free(pl->a);
+	memset(pl, 0, sizeof(*pl));
+}
+
+static struct action *plan_add(struct plan *pl, enum act_type t, unsigned vf)
+{
+	struct action *a;
+
+	if (pl->n == pl->cap) {
+		unsigned cap = pl->cap ? pl->cap * 2 : 16;
+		struct action *n = realloc(pl->a, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		pl->a = n;
+		pl->cap = cap;
+	}
+	a = &pl->a[pl->n++];
+	memset(a, 0, sizeof(*a));
+	a->type = t;
+	a->vf = vf;
+	return a;
+}
+
+const char *action_key_name(const struct action *a)
+{
+	switch (a->type) {
+	case ACT_PF_UP: return "pf-up";
+	case ACT_AUTOPROBE: return "sriov_drivers_autoprobe";
+	case ACT_NUMVFS: return "vfs";
+	case ACT_VF_DRIVER: return "vf-driver";
+	case ACT_VF_REBIND: return "rebind";
+	case ACT_VF_ATTR:
+		/* A refused 802.1ad tag is the protocol's fault, not the VLAN's. */
+		if (a->key == KEY_VLAN && a->v3 == ETH_P_8021AD_)
+			return "vlan-proto";
+		return vf_key_name(a->key);
+	}
+	return "?";
+}
+
+static bool all_kernel(const struct pf_policy *pol)
+{
+	for (unsigned i = 0; i < pol->vfs; i++)
+		if (pol->vf[i].driver != VF_DRIVER_KERNEL)
+			return false;
+	return true;
+}
+
+int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
+		  const struct plan_opts *o, struct plan *pl)
+{
+	struct action *a;
+
+	if (pol->vfs > live->totalvfs) {
+		pl->refused = -ERANGE;
+		snprintf(pl->why, sizeof(pl->why), "vfs %u is above sriov_totalvfs %u of %s", pol->vfs,
+			 live->totalvfs, live->pci);
+		return 0;
+	}
+	if (!live->driver[0] && (pol->vfs || live->numvfs)) {
+		pl->refused = -ENODEV;
+		snprintf(pl->why, sizeof(pl->why), "no driver is bound to %s", live->pci);
+		return 0;
+	}
+	if (pol->pf_up && pol->vfs && live->ifname[0] && !live->up) {
+		if (!(a = plan_add(pl, ACT_PF_UP, 0)))
+			return -ENOMEM;
+		strcpy(a->from, "down");
+		strcpy(a->to, "up");
+	}
+	if (live->numvfs == pol->vfs)
+		return 0;
+
+	/* Any change of count goes through 0 and so destroys every VF. */
+	for (unsigned i = 0; i < live->n_vf; i++) {
+		const struct vf_live *vf = &live->vf[i];
+
+		if (!vf->in_use || (o && o->force))
+			continue;
+		pl->refused = -EBUSY;
+		snprintf(pl->why, sizeof(pl->why),
+			 "vf%u (%s) is in use by %s; changing vfs %u -> %u would destroy it (--force to do it anyway)",
+			 i, vf->pci, vf->owner[0] ? vf->owner : "a running VM", live->numvfs, pol->vfs);
+		pl->n = 0;
+		return 0;
+	}
+	if (pol->vfs && live->autoprobe >= 0 && live->autoprobe != (int)all_kernel(pol)) {
+		if (!(a = plan_add(pl, ACT_AUTOPROBE, 0)))
+			return -ENOMEM;
+		a->v1 = all_kernel(pol);
+		snprintf(a->from, sizeof(a->from), "%d", live->autoprobe);
+		snprintf(a->to, sizeof(a->to), "%u", a->v1);
+	}
+	if (!(a = plan_add(pl, ACT_NUMVFS, 0)))
+		return -ENOMEM;
+	a->v1 = live->numvfs;
+	a->v2 = pol->vfs;
+	snprintf(a->from, sizeof(a->from), "%u", live->numvfs);
+	snprintf(a->to, sizeof(a->to), "%u", pol->vfs);
+	return 0;
+}
+
+void vf_wanted(const struct pf_policy *pol, const struct pf_live *live, unsigned idx,
+	       struct vf_live *want)
+{
+	const struct vf_conf *c = &pol->vf[idx];
+	const struct vf_live *l = idx < live->n_vf ? &live->vf[idx] : NULL;
+
+	memset(want, 0, sizeof(*want));
+	want->idx = idx;
+	want->iommu_group = -1;
+	if (!vf_conf_mac(c, live->perm_mac, idx, want->mac) && l)
+		memcpy(want->mac, l->mac, MAC_LEN);
+	want->vlan = c->vlan;
+	want->qos = c->vlan ? c->qos : 0;
+	want->vlan_proto = c->vlan_proto;
+	want->spoofchk = c->spoofchk;
+	want->trust = c->trust;
+	want->link_state = (int)c->link_state;
+	want->max_tx_rate = c->max_tx_rate;
+	want->min_tx_rate = c->min_tx_rate;
+	want->query_rss = c->query_rss;
+	switch (c->driver) {
+	case VF_DRIVER_VFIO: strcpy(want->driver, "vfio-pci"); break;
+	case VF_DRIVER_KERNEL: strcpy(want->driver, "kernel"); break;
+	case VF_DRIVER_NONE: strcpy(want->driver, "none"); break;
+	}
+}
+
+static bool driver_ok(enum vf_driver d, const struct vf_live *l)
+{
+	switch (d) {
+	case VF_DRIVER_VFIO:
+		return streq(l->driver, "vfio-pci");
+	case VF_DRIVER_KERNEL:
+		return l->driver[0] && !streq(l->driver, "vfio-pci") && !l->override[0];
+	case VF_DRIVER_NONE:
+		return !l->driver[0];
+	}
+	return false;
+}
+
+/* A flag the driver does not report (-1) counts only when asked for non-default. */
+static bool flag_differs(int live, int want, int dflt)
+{
+	if (live < 0)
+		return want != dflt;
+	return live != want;
+}
+
+uint32_t vf_drift(const struct pf_policy *pol, const struct vf_live *want,
+		  const struct vf_live *live)
+{
+	const struct vf_conf *c = &pol->vf[want->idx];
+	uint32_t d = 0;
+
+	if (!driver_ok(c->driver, live))
+		d |= 1u << KEY_VF_DRIVER;
+	if (!live->nl_valid)
+		return d | ((1u << _KEY_VF_MAX) - 1);
+	if (c->mac_mode != MAC_NONE && memcmp(want->mac, live->mac, MAC_LEN) != 0)
+		d |= 1u << KEY_MAC;
+	if (want->vlan != live->vlan || (want->vlan && want->qos != live->qos))
+		d |= 1u << KEY_VLAN;
+	if (want->vlan && want->vlan_proto != live->vlan_proto)
+		d |= 1u << KEY_VLAN_PROTO;
+	if (flag_differs(live->spoofchk, want->spoofchk, 1))
+		d |= 1u << KEY_SPOOFCHK;
+	if (flag_differs(live->trust, want->trust, 0))
+		d |= 1u << KEY_TRUST;
+	if (flag_differs(live->link_state, want->link_state, LINK_STATE_AUTO))
+		d |= 1u << KEY_LINK_STATE;
+	if (flag_differs(live->query_rss, want->query_rss, 0))
+		d |= 1u << KEY_QUERY_RSS;
+	if (want->max_tx_rate != live->max_tx_rate)
+		d |= 1u << KEY_MAX_TX_RATE;
+	if (want->min_tx_rate != live->min_tx_rate)
+		d |= 1u << KEY_MIN_TX_RATE;
+	return d;
+}
+
+static const char *onoff(int v)
+{
+	return v < 0 ? "?" : v ? "on" : "off";
+}
+
+static void fmt_vlan(char *buf, size_t size, unsigned vlan, unsigned qos, uint16_t proto)
+{
+	if (!vlan)
+		snprintf(buf, size, "0");
+	else
+		snprintf(buf, size, "%u qos %u %s", vlan, qos, vlan_proto_name(proto));
+}
+
+static int plan_attr(struct plan *pl, const struct vf_live *want, const struct vf_live *l,
+		     enum vf_key key)
+{
+	struct action *a = plan_add(pl, ACT_VF_ATTR, want->idx);
+	char m[MAC_STR_LEN];
+	bool known = l->nl_valid;
+
+	if (!a)
+		return -ENOMEM;
+	a->key = key;
+	switch (key) {
+	case KEY_MAC:
+		memcpy(a->mac, want->mac, MAC_LEN);
+		snprintf(a->from, sizeof(a->from), "%s", known ? format_mac(l->mac, m) : "-");
+		snprintf(a->to, sizeof(a->to), "%s", format_mac(want->mac, m));
+		break;
+	case KEY_VLAN:
+		a->v1 = want->vlan;
+		a->v2 = want->qos;
+		a->v3 = want->vlan_proto;
+		if (known)
+			fmt_vlan(a->from, sizeof(a->from), l->vlan, l->qos, l->vlan_proto);
+		else
+			strcpy(a->from, "-");
+		fmt_vlan(a->to, sizeof(a->to), want->vlan, want->qos, want->vlan_proto);
+		break;
+	case KEY_SPOOFCHK:
+	case KEY_TRUST:
+	case KEY_QUERY_RSS: {
+		int lv = key == KEY_SPOOFCHK ? l->spoofchk : key == KEY_TRUST ? l->trust : l->query_rss;
+		int wv = key == KEY_SPOOFCHK ? want->spoofchk : key == KEY_TRUST ? want->trust
+										 : want->query_rss;
+
+		a->v1 = (unsigned)wv;
+		snprintf(a->from, sizeof(a->from), "%s", known ? onoff(lv) : "-");
+		snprintf(a->to, sizeof(a->to), "%s", onoff(wv));
+		break;
+	}
+	case KEY_LINK_STATE:
+		a->v1 = (unsigned)want->link_state;
+		snprintf(a->from, sizeof(a->from), "%s",
+			 !known ? "-" : l->link_state < 0 ? "?" : link_state_name((enum link_state)l->link_state));
+		snprintf(a->to, sizeof(a->to), "%s", link_state_name((enum link_state)want->link_state));
+		break;
+	case KEY_MAX_TX_RATE:
+		a->v1 = want->max_tx_rate;
+		a->v2 = known ? l->min_tx_rate : 0;
+		snprintf(a->from, sizeof(a->from), known ? "%u" : "-", l->max_tx_rate);
+		snprintf(a->to, sizeof(a->to), "%u", want->max_tx_rate);
+		break;
+	case KEY_MIN_TX_RATE:
+		a->v1 = want->max_tx_rate;
+		a->v2 = want->min_tx_rate;
+		snprintf(a->from, sizeof(a->from), known ? "%u" : "-", l->min_tx_rate);
+		snprintf(a->to, sizeof(a->to), "%u", want->min_tx_rate);
+		break;
+	default:
+		pl->n--;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct plan *pl)
+{
+	static const enum vf_key order[] = {
+		KEY_MAC,  KEY_VLAN,	   KEY_SPOOFCHK,    KEY_TRUST,
+		KEY_LINK_STATE, KEY_MAX_TX_RATE, KEY_MIN_TX_RATE, KEY_QUERY_RSS,
+	};
+	unsigned n = pol->vfs < live->n_vf ? pol->vfs : live->n_vf;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct vf_live *l = &live->vf[i];
+		struct vf_live want;
+		uint32_t d;
+		int r;
+
+		if (!l->pci[0])
+			continue;
+		vf_wanted(pol, live, i, &want);
+		d = vf_drift(pol, &want, l);
+		if (d & (1u << KEY_VLAN_PROTO))
+			d |= 1u << KEY_VLAN;
+		/* A VM holds it: what its XML may have set and its driver stay. */
+		if (l->in_use && (d & ((1u << KEY_VF_DRIVER) | (1u << KEY_MAC) | (1u << KEY_VLAN)))) {
+			d &= ~((1u << KEY_VF_DRIVER) | (1u << KEY_MAC) | (1u << KEY_VLAN));
+			pl->skipped_in_use++;
+		}
+		for (size_t k = 0; k < ELEMENTSOF(order); k++)
+			if ((d & (1u << order[k])) && (r = plan_attr(pl, &want, l, order[k])) < 0)
+				return r;
+		if (d & (1u << KEY_VF_DRIVER)) {
+			struct action *a = plan_add(pl, ACT_VF_DRIVER, i);
+
+			if (!a)
+				return -ENOMEM;
+			a->v1 = pol->vf[i].driver;
+			snprintf(a->from, sizeof(a->from), "%s", l->driver[0] ? l->driver : "none");
+			snprintf(a->to, sizeof(a->to), "%s", want.driver);
+		} else if ((d & (1u << KEY_MAC)) && pol->vf[i].driver == VF_DRIVER_KERNEL && l->driver[0]) {
+			/* igbvf reads its MAC at probe only: rebind so the netdev shows the new one. */
+			struct action *a = plan_add(pl, ACT_VF_REBIND, i);
+
+			if (!a)
+				return -ENOMEM;
+			snprintf(a->from, sizeof(a->from), "%s", l->driver);
+			snprintf(a->to, sizeof(a->to), "%s", l->driver);
+		}
+	}
+	return 0;
+}

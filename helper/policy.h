@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define POLICY_FILE "/etc/vfwarden/vfwarden.conf"
+#define POLICY_DIR "/etc/vfwarden/conf.d"
+#define VFS_MAX 4096
+
+enum vf_key {
+	KEY_VF_DRIVER,
+	KEY_MAC,
+	KEY_VLAN,
+	KEY_QOS,
+	KEY_VLAN_PROTO,
+	KEY_SPOOFCHK,
+	KEY_TRUST,
+	KEY_LINK_STATE,
+	KEY_MAX_TX_RATE,
+	KEY_MIN_TX_RATE,
+	KEY_QUERY_RSS,
+	_KEY_VF_MAX,
+	/* PF-only keys follow */
+	KEY_DEVICE = _KEY_VF_MAX,
+	KEY_VFS,
+	KEY_PF_UP,
+	_KEY_MAX,
+};
+
+enum vf_driver { VF_DRIVER_VFIO, VF_DRIVER_KERNEL, VF_DRIVER_NONE };
+enum mac_mode { MAC_AUTO, MAC_NONE, MAC_FIXED };
+/* Values are the kernel's IFLA_VF_LINK_STATE_* */
+enum link_state { LINK_STATE_AUTO = 0, LINK_STATE_ENABLE = 1, LINK_STATE_DISABLE = 2 };
+
+#define ETH_P_8021Q_ 0x8100
+#define ETH_P_8021AD_ 0x88A8
+
+/* Where a setting came from, for FILE:LINE messages. */
+struct origin {
+	const char *file; /* points into policy->files, NULL when built in */
+	unsigned file_idx;
+	unsigned line;
+};
+
+struct vf_conf {
+	enum vf_driver driver;
+	enum mac_mode mac_mode;
+	uint8_t mac[MAC_LEN];
+	unsigned vlan, qos;
+	uint16_t vlan_proto;
+	bool spoofchk, trust, query_rss;
+	enum link_state link_state;
+	unsigned max_tx_rate, min_tx_rate;
+	struct origin at[_KEY_VF_MAX];
+};
+
+enum section_kind { SECTION_DEFAULTS, SECTION_PF, SECTION_VF };
+
+/* A section as written, with the keys it sets. */
+struct section {
+	enum section_kind kind;
+	char label[33];
+	unsigned vf_lo, vf_hi;
+	struct origin at;        /* header line */
+	uint32_t set;            /* bit per enum vf_key / pf key */
+	struct origin key_at[_KEY_MAX];
+	struct vf_conf vf;       /* values of the VF keys that are set */
+	char device[64];
+	unsigned vfs;
+	bool pf_up;
+};
+
+enum device_kind { DEVICE_IFNAME, DEVICE_PCI, DEVICE_MAC };
+
+/* A resolved [pf] policy: defaults < [pf] < [vf] applied. */
+struct pf_policy {
+	char label[33];
+	enum device_kind device_kind;
+	char device[64];
+	uint8_t device_mac[MAC_LEN];
+	unsigned vfs;
+	bool pf_up;
+	struct origin at;
+	struct vf_conf *vf; /* vfs entries */
+};
+
+struct policy_error {
+	struct origin at;
+	char msg[256];
+};
+
+struct policy {
+	char **files;
+	unsigned n_files;
+	struct section *sections;
+	unsigned n_sections;
+	struct policy_error *errors;
+	unsigned n_errors;
+	struct pf_policy *pfs;
+	unsigned n_pfs;
+};
+
+const char *vf_key_name(enum vf_key k);
+const char *vf_driver_name(enum vf_driver d);
+const char *link_state_name(enum link_state s);
+const char *vlan_proto_name(uint16_t proto);
+
+void policy_init(struct policy *p);
+void policy_free(struct policy *p);
+/* Parse one stream; name is used in messages. Errors are collected in p. */
+int policy_parse_stream(struct policy *p, FILE *f, const char *name);
+/* Open, check ownership/mode and parse one file. */
+int policy_parse_file(struct policy *p, const char *path);
+/* The default set: main file (may be absent) and conf.d/ *.conf sorted. */
+int policy_parse_default(struct policy *p, const char *main_file, const char *dir);
+/* Cross-section checks and resolution into p->pfs. */
+int policy_validate(struct policy *p);
+/* Check a file's owner and mode: -EPERM with a message in msg if unsafe. */
+int policy_check_perms(int fd, const char *what, char *msg, size_t size);
+/* Effective MAC for VF idx of a PF with permanent MAC pf_mac; false for none */
+bool vf_conf_mac(const struct vf_conf *c, const uint8_t pf_mac[MAC_LEN], unsigned idx,
+		 uint8_t out[MAC_LEN]);

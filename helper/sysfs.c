@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PFs and VFs as sysfs shows them, and the sysfs writes that create VFs and
+ * bind their drivers. Every path goes through roots.sys so that the tests
+ * can run the same code on a fake tree (VFWARDEN_TEST_ROOT).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libkmod.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "host.h"
+
+struct roots roots;
+
+void roots_init(void)
+{
+	const char *t = getenv("VFWARDEN_TEST_ROOT");
+
+	memset(&roots, 0, sizeof(roots));
+	if (t && *t) {
+		roots.test = true;
+		snprintf(roots.sys, sizeof(roots.sys), "%s/sys", t);
+		snprintf(roots.proc, sizeof(roots.proc), "%s/proc", t);
+		snprintf(roots.run, sizeof(roots.run), "%s/run/vfwarden", t);
+		snprintf(roots.fake_nl, sizeof(roots.fake_nl), "%s/netlink", t);
+		return;
+	}
+	strcpy(roots.sys, "/sys");
+	strcpy(roots.proc, "/proc");
+	strcpy(roots.run, "/run/vfwarden");
+}
+
+static int dev_path(char *buf, size_t size, const char *pci, const char *attr)
+{
+	return path_join(buf, size, "%s/bus/pci/devices/%s/%s", roots.sys, pci, attr);
+}
+
+static int read_attr(const char *pci, const char *attr, char *buf, size_t size)
+{
+	char p[PATH_MAX];
+	int r = dev_path(p, sizeof(p), pci, attr);
+
+	return r < 0 ? r : read_line_file(p, buf, size);
+}
+
+static int read_attr_uint(const char *pci, const char *attr, unsigned long *v)
+{
+	char p[PATH_MAX];
+	int r = dev_path(p, sizeof(p), pci, attr);
+
+	return r < 0 ? r : read_uint_file(p, v);
+}
+
+/* Last path component of a symlink's target, e.g. a driver or group name. */
+static int read_link_base(const char *path, char *buf, size_t size)
+{
+	char t[PATH_MAX];
+	ssize_t n = readlink(path, t, sizeof(t) - 1);
+	const char *b;
+
+	if (n < 0)
+		return -errno;
+	t[n] = '\0';
+	b = strrchr(t, '/');
+	b = b ? b + 1 : t;
+	if (strlen(b) >= size)
+		return -ENAMETOOLONG;
+	strcpy(buf, b);
+	return 0;
+}
+
+static void read_driver(const char *pci, char *buf, size_t size)
+{
+	char p[PATH_MAX];
+
+	buf[0] = '\0';
+	if (dev_path(p, sizeof(p), pci, "driver") == 0 && read_link_base(p, buf, size) < 0)
+		buf[0] = '\0';
+}
+
+/* First netdev of a PCI function (mlx4 has two ports on one: take the first). */
+static void read_netdev(const char *pci, char *buf, size_t size)
+{
+	char p[PATH_MAX];
+	struct dirent **list = NULL;
+	int n;
+
+	buf[0] = '\0';
+	if (dev_path(p, sizeof(p), pci, "net") < 0)
+		return;
+	n = scandir(p, &list, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		if (!buf[0] && list[i]->d_name[0] != '.' && strlen(list[i]->d_name) < size)
+			strcpy(buf, list[i]->d_name);
+		free(list[i]);
+	}
+	free(list);
+}
+
+static void read_perm_mac(struct pf_live *pf)
+{
+	char p[PATH_MAX], buf[64];
+
+	pf->have_perm_mac = false;
+	if (!pf->ifname[0])
+		return;
+	if (!roots.test) {
+		struct {
+			struct ethtool_perm_addr h;
+			uint8_t data[32];
+		} epa = { .h = { .cmd = ETHTOOL_GPERMADDR, .size = 32 } };
+		struct ifreq ifr = { 0 };
+		_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", pf->ifname);
+		ifr.ifr_data = (void *)&epa;
+		if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && epa.h.size == MAC_LEN &&
+		    !mac_is_zero(epa.data)) {
+			memcpy(pf->perm_mac, epa.data, MAC_LEN);
+			pf->have_perm_mac = true;
+			return;
+		}
+	}
+	/* No permanent address from the driver: the current one is the best we have. */
+	if (path_join(p, sizeof(p), "%s/class/net/%s/address", roots.sys, pf->ifname) == 0 &&
+	    read_line_file(p, buf, sizeof(buf)) == 0 && parse_mac(buf, pf->perm_mac) == 0)
+		pf->have_perm_mac = true;
+}
+
+int pf_read_carrier(const struct pf_live *pf, bool *carrier)
+{
+	char p[PATH_MAX], buf[16];
+	int r = path_join(p, sizeof(p), "%s/class/net/%s/carrier", roots.sys, pf->ifname);
+
+	if (r < 0)
+		return r;
+	/* Reading carrier of a down interface gives EINVAL. */
+	r = read_line_file(p, buf, sizeof(buf));
+	*carrier = r == 0 && streq(buf, "1");
+	return r == -EINVAL ? 0 : r;
+}
+
+static void vf_scan(const struct pf_live *pf, struct vf_live *vf, unsigned idx)
+{
+	char p[PATH_MAX], link[32];
+
+	memset(vf, 0, sizeof(*vf));
+	vf->idx = idx;
+	vf->iommu_group = -1;
+	vf->spoofchk = vf->trust = vf->query_rss = vf->link_state = -1;
+	snprintf(link, sizeof(link), "virtfn%u", idx);
+	if (dev_path(p, sizeof(p), pf->pci, link) < 0 || read_link_base(p, vf->pci, sizeof(vf->pci)) < 0)
+		return;
+	read_driver(vf->pci, vf->driver, sizeof(vf->driver));
+	if (read_attr(vf->pci, "driver_override", vf->override, sizeof(vf->override)) < 0 ||
+	    streq(vf->override, "(null)"))
+		vf->override[0] = '\0';
+	read_netdev(vf->pci, vf->netdev, sizeof(vf->netdev));
+	if (dev_path(p, sizeof(p), vf->pci, "iommu_group") == 0) {
+		unsigned long g;
+
+		if (read_link_base(p, link, sizeof(link)) == 0 && parse_uint(link, INT_MAX, &g) == 0)
+			vf->iommu_group = (int)g;
+	}
+}
+
+int pf_scan(struct pf_live *pf)
+{
+	unsigned long v;
+	char p[PATH_MAX], buf[32];
+	int r;
+
+	if ((r = read_attr_uint(pf->pci, "sriov_totalvfs", &v)) < 0)
+		return r;
+	pf->totalvfs = (unsigned)v;
+	pf->numvfs = read_attr_uint(pf->pci, "sriov_numvfs", &v) == 0 ? (unsigned)v : 0;
+	pf->autoprobe = read_attr_uint(pf->pci, "sriov_drivers_autoprobe", &v) == 0 ? (int)v : -1;
+	read_driver(pf->pci, pf->driver, sizeof(pf->driver));
+	read_netdev(pf->pci, pf->ifname, sizeof(pf->ifname));
+	read_perm_mac(pf);
+	pf->carrier = false;
+	pf->up = false;
+	if (pf->ifname[0]) {
+		pf_read_carrier(pf, &pf->carrier);
+		if (path_join(p, sizeof(p), "%s/class/net/%s/flags", roots.sys, pf->ifname) == 0 &&
+		    read_line_file(p, buf, sizeof(buf)) == 0)
+			pf->up = strtoul(buf, NULL, 16) & IFF_UP;
+		if (path_join(p, sizeof(p), "%s/class/net/%s/speed", roots.sys, pf->ifname) < 0 ||
+		    read_line_file(p, pf->speed, sizeof(pf->speed)) < 0)
+			pf->speed[0] = '\0';
+	}
+
+	free(pf->vf);
+	pf->vf = NULL;
+	pf->n_vf = 0;
+	if (pf->numvfs) {
+		pf->vf = calloc(pf->numvfs, sizeof(*pf->vf));
+		if (!pf->vf)
+			return -ENOMEM;
+		for (unsigned i = 0; i < pf->numvfs; i++)
+			vf_scan(pf, &pf->vf[i], i);
+		pf->n_vf = pf->numvfs;
+	}
+	return 0;
+}
+
+static int pci_filter(const struct dirent *d)
+{
+	return d->d_name[0] != '.';
+}
+
+int host_scan(struct host *h)
+{
+	char p[PATH_MAX];
+	struct dirent **list = NULL;
+	int n, r = 0;
+
+	memset(h, 0, sizeof(*h));
+	if ((r = path_join(p, sizeof(p), "%s/bus/pci/devices", roots.sys)) < 0)
+		return r;
+	n = scandir(p, &list, pci_filter, alphasort);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		const char *name = list[i]->d_name;
+		char a[PATH_MAX];
+		struct pf_live *np;
+
+		/* A PF is a function that can do SR-IOV and is not itself a VF. */
+		if (r < 0 || strlen(name) >= PCI_ADDR_LEN ||
+		    dev_path(a, sizeof(a), name, "sriov_totalvfs") < 0 || access(a, F_OK) < 0 ||
+		    (dev_path(a, sizeof(a), name, "physfn") == 0 && access(a, F_OK) == 0))
+			goto next;
+		np = realloc(h->pf, (h->n_pf + 1) * sizeof(*np));
+		if (!np) {
+			r = -ENOMEM;
+			goto next;
+		}
+		h->pf = np;
+		memset(&h->pf[h->n_pf], 0, sizeof(*h->pf));
+		strcpy(h->pf[h->n_pf].pci, name);
+		if (pf_scan(&h->pf[h->n_pf]) == 0)
+			h->n_pf++;
+		else
+			free(h->pf[h->n_pf].vf);
+	next:
+		free(list[i]);
+	}
+	free(list);
+	return r;
+}
+
+void host_free(struct host *h)
+{
+	for (unsigned i = 0; i < h->n_pf; i++)
+		free(h->pf[i].vf);
+	free(h->pf);
+	memset(h, 0, sizeof(*h));
+}
+
+int host_find(const struct host *h, const char *spec)
+{
+	uint8_t mac[MAC_LEN];
+	bool is_mac = parse_mac(spec, mac) == 0;
+	const char *base = strrchr(spec, '/');
+
+	/* A sysfs path: /sys/bus/pci/devices/0000:01:00.0 or /sys/class/net/eth0 */
+	if (base && base[1])
+		base++;
+	else
+		base = spec;
+	for (unsigned i = 0; i < h->n_pf; i++) {
+		const struct pf_live *pf = &h->pf[i];
+
+		if (streq(pf->pci, base) || (pf->ifname[0] && streq(pf->ifname, base)) ||
+		    (is_mac && pf->have_perm_mac && memcmp(pf->perm_mac, mac, MAC_LEN) == 0))
+			return (int)i;
+	}
+	return -ENOENT;
+}
+
+int pf_match_policy(const struct pf_live *pf, const struct pf_policy *pol)
+{
+	switch (pol->device_kind) {
+	case DEVICE_PCI:
+		return streq(pf->pci, pol->device);
+	case DEVICE_IFNAME:
+		return pf->ifname[0] && streq(pf->ifname, pol->device);
+	case DEVICE_MAC:
+		return pf->have_perm_mac && memcmp(pf->perm_mac, pol->device_mac, MAC_LEN) == 0;
+	}
+	return 0;
+}
+
+int pf_write_numvfs(const struct pf_live *pf, unsigned n)
+{
+	char p[PATH_MAX], v[16];
+	int r = dev_path(p, sizeof(p), pf->pci, "sriov_numvfs");
+
+	if (r < 0)
+		return r;
+	snprintf(v, sizeof(v), "%u", n);
+	return write_string_file(p, v);
+}
+
+int pf_write_autoprobe(const struct pf_live *pf, bool on)
+{
+	char p[PATH_MAX];
+	int r = dev_path(p, sizeof(p), pf->pci, "sriov_drivers_autoprobe");
+
+	return r < 0 ? r : write_string_file(p, on ? "1" : "0");
+}
+
+int vf_unbind(const struct vf_live *vf)
+{
+	char p[PATH_MAX];
+	int r;
+
+	if (!vf->driver[0])
+		return 0;
+	if ((r = path_join(p, sizeof(p), "%s/bus/pci/drivers/%s/unbind", roots.sys, vf->driver)) < 0)
+		return r;
+	r = write_string_file(p, vf->pci);
+	return r == -ENODEV ? 0 : r;
+}
+
+/*
+ * driver "vfio-pci": bind to it through driver_override; "" or NULL: clear
+ * the override and let the kernel pick the VF's own driver (igbvf, iavf, ...).
+ */
+int vf_bind(const struct vf_live *vf, const char *driver)
+{
+	char p[PATH_MAX], now[32];
+	int r;
+
+	if ((r = vf_unbind(vf)) < 0)
+		return r;
+	if ((r = dev_path(p, sizeof(p), vf->pci, "driver_override")) < 0)
+		return r;
+	/* An empty write ("\n") clears driver_override. */
+	if ((r = write_string_file(p, driver && *driver ? driver : "\n")) < 0)
+		return r;
+	if ((r = path_join(p, sizeof(p), "%s/bus/pci/drivers_probe", roots.sys)) < 0)
+		return r;
+	r = write_string_file(p, vf->pci);
+	if (roots.test)
+		return r;
+	read_driver(vf->pci, now, sizeof(now));
+	if (driver && *driver && !streq(now, driver))
+		return r < 0 ? r : -ENODEV;
+	if ((!driver || !*driver) && !now[0])
+		return r < 0 ? r : -ENODEV;
+	return 0;
+}
+
+bool vfio_pci_loaded(void)
+{
+	char p[PATH_MAX];
+
+	return path_join(p, sizeof(p), "%s/bus/pci/drivers/vfio-pci", roots.sys) == 0 &&
+	       access(p, F_OK) == 0;
+}
+
+int vfio_pci_load(void)
+{
+	struct kmod_ctx *ctx;
+	struct kmod_module *mod = NULL;
+	int r;
+
+	if (vfio_pci_loaded())
+		return 0;
+	if (roots.test)
+		return -ENOENT;
+	ctx = kmod_new(NULL, NULL);
+	if (!ctx)
+		return -ENOMEM;
+	r = kmod_module_new_from_name(ctx, "vfio-pci", &mod);
+	if (r == 0)
+		r = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
+	kmod_module_unref(mod);
+	kmod_unref(ctx);
+	if (r > 0) /* libkmod reports a blacklisted module with a positive value */
+		r = -EPERM;
+	return r < 0 ? r : (vfio_pci_loaded() ? 0 : -ENOENT);
+}
+
+/* Read /run/vfwarden/vf/<pci> records written by the libvirt hook. */
+static void read_owner(struct vf_live *vf)
+{
+	char p[PATH_MAX], buf[256];
+
+	if (path_join(p, sizeof(p), "%s/vf/%s", roots.run, vf->pci) < 0 ||
+	    read_line_file(p, buf, sizeof(buf)) < 0)
+		return;
+	if (strncmp(buf, "domain=", 7) == 0) {
+		snprintf(vf->owner, sizeof(vf->owner), "domain %.80s", buf + 7);
+		vf->in_use = true;
+	}
+}
+
+static int proc_filter(const struct dirent *d)
+{
+	return isdigit((unsigned char)d->d_name[0]);
+}
+
+int pf_scan_users(struct pf_live *pf)
+{
+	struct dirent **procs = NULL;
+	bool any_vfio = false;
+	int n;
+
+	for (unsigned i = 0; i < pf->n_vf; i++) {
+		pf->vf[i].in_use = false;
+		pf->vf[i].owner[0] = '\0';
+		read_owner(&pf->vf[i]);
+		any_vfio |= streq(pf->vf[i].driver, "vfio-pci");
+	}
+	if (!any_vfio)
+		return 0;
+
+	/* A VF is in use when some process holds its /dev/vfio group open. */
+	n = scandir(roots.proc, &procs, proc_filter, NULL);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		char d[PATH_MAX];
+		_cleanup_close_ int dfd = -1;
+		DIR *dir;
+		struct dirent *e;
+
+		if (path_join(d, sizeof(d), "%s/%s/fd", roots.proc, procs[i]->d_name) < 0)
+			goto next;
+		dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || !(dir = fdopendir(dfd)))
+			goto next;
+		dfd = -1;
+		while ((e = readdir(dir))) {
+			char t[64];
+			ssize_t l = readlinkat(dirfd(dir), e->d_name, t, sizeof(t) - 1);
+			unsigned long g;
+
+			if (l <= 0)
+				continue;
+			t[l] = '\0';
+			if (strncmp(t, "/dev/vfio/", 10) != 0 || parse_uint(t + 10, INT_MAX, &g) < 0)
+				continue;
+			for (unsigned v = 0; v < pf->n_vf; v++) {
+				struct vf_live *vf = &pf->vf[v];
+				char comm[32] = "";
+
+				if (vf->iommu_group != (int)g || !streq(vf->driver, "vfio-pci"))
+					continue;
+				vf->in_use = true;
+				if (!vf->owner[0]) {
+					char c[PATH_MAX];
+
+					if (path_join(c, sizeof(c), "%s/%s/comm", roots.proc,
+						      procs[i]->d_name) == 0)
+						read_line_file(c, comm, sizeof(comm));
+					snprintf(vf->owner, sizeof(vf->owner), "pid %.16s (%.20s)",
+						 procs[i]->d_name, comm[0] ? comm : "?");
+				}
+			}
+		}
+		closedir(dir);
+	next:
+		free(procs[i]);
+	}
+	free(procs);
+	return 0;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct command *const commands[] = {
+	&cmd_check,
+	&cmd_apply,
+	&cmd_status,
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: vfwarden [-c FILE] COMMAND [ARGS...]\n\n"
+		   "Converge SR-IOV virtual functions to the policy in " POLICY_FILE "\n"
+		   "and " POLICY_DIR "/*.conf.\n\nCommands:\n");
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		fprintf(f, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+	fprintf(f, "\nOptions:\n"
+		   "  -c, --config FILE  read this policy file alone\n"
+		   "  -h, --help         show this help\n"
+		   "  -V, --version      show the version\n\n"
+		   "'vfwarden COMMAND --help' describes a command.\n");
+}
+
+int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet)
+{
+	int r;
+
+	policy_init(p);
+	if (cli->config)
+		r = policy_parse_file(p, cli->config);
+	else
+		r = policy_parse_default(p, POLICY_FILE, POLICY_DIR);
+	if (r == -ENOMEM)
+		return r;
+	r = policy_validate(p);
+	if (!quiet)
+		for (unsigned i = 0; i < p->n_errors; i++)
+			log_err("%s:%u: %s", p->errors[i].at.file, p->errors[i].at.line,
+				p->errors[i].msg);
+	return p->n_errors ? -EINVAL : r;
+}
+
+int cli_policy_for(const struct policy *p, const struct pf_live *pf)
+{
+	for (unsigned i = 0; i < p->n_pfs; i++)
+		if (pf_match_policy(pf, &p->pfs[i]))
+			return (int)i;
+	return -1;
+}
+
+const char *cli_strerror(int err, const struct pf_live *pf, char *buf, size_t size)
+{
+	if (err == -EOPNOTSUPP)
+		snprintf(buf, size, "not supported by %s", pf->driver[0] ? pf->driver : "the driver");
+	else
+		snprintf(buf, size, "%s", strerror(-err));
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	struct cli cli = { 0 };
+	int c;
+
+	log_open();
+	roots_init();
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			cli.config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("vfwarden %s\n", VFWARDEN_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (streq(argv[optind], commands[i]->name)) {
+			/* Each command parses its own options from its own argv[0]. */
+			optind++;
+			return commands[i]->run(&cli, argc - optind + 1, argv + optind - 1);
+		}
+	log_err("vfwarden: unknown command '%s'", argv[optind]);
+	usage(stderr);
+	return EXIT_USAGE;
+}
