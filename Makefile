@@ -4,9 +4,11 @@ SBINDIR    ?= $(PREFIX)/sbin
 DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 DESTDIR    ?=
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+UNITDIR    ?= /usr/lib/systemd/system
 
 CC      ?= cc
-PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c
+PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0
 WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wvla -Wwrite-strings -Wundef -Wpointer-arith \
            -Wcast-qual -Wnull-dereference
@@ -19,14 +21,20 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy sysfs netlink plan converge log lock
-CMDS     = vfwarden cmd-check cmd-apply cmd-status
+CORE     = util policy sysfs netlink plan converge log lock hook
+CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook
 CORE_O   = $(CORE:%=$(B)/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)
 UNIT     = test-policy test-mac test-plan
 
-all: $(B)/vfwarden
+UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service
+
+all: $(B)/vfwarden $(UNITS)
+
+# Units get the install path and the shared hardening block.
+$(B)/%.service: systemd/%.service.in systemd/hardening.conf | $(B)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e '/@HARDENING@/{r systemd/hardening.conf' -e 'd}' $< > $@
 
 $(B):
 	mkdir -p $@
@@ -43,16 +51,24 @@ $(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(CORE_O)
 deps:
 	sh scripts/deps.sh
 
-install: $(B)/vfwarden
+install: all
 	install -D -m 0755 $(B)/vfwarden $(DESTDIR)$(SBINDIR)/vfwarden
+	install -D -m 0644 udev-rules/70-vfwarden.rules $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	install -m 0644 $(UNITS) systemd/vfwarden.path $(DESTDIR)$(UNITDIR)/
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d
+	ln -sf $(SBINDIR)/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/vfwarden
+	ln -sf $(SBINDIR)/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d/vfwarden
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/vfwarden/conf.d
 	install -D -m 0644 conf/vfwarden.conf $(DESTDIR)$(DATADIR)/doc/vfwarden/vfwarden.conf.example
 	test -e $(DESTDIR)$(SYSCONFDIR)/vfwarden/vfwarden.conf || \
 		install -m 0644 conf/vfwarden.conf $(DESTDIR)$(SYSCONFDIR)/vfwarden/vfwarden.conf
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/vfwarden
+	rm -f $(DESTDIR)$(SBINDIR)/vfwarden $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
+	rm -f $(DESTDIR)$(UNITDIR)/vfwarden.service $(DESTDIR)$(UNITDIR)/vfwarden@.service $(DESTDIR)$(UNITDIR)/vfwarden.path
 	rm -rf $(DESTDIR)$(DATADIR)/doc/vfwarden
+	rm -f $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d/vfwarden
 
 # --- tests: every tier writes TAP into $(B)/results, tests/summary counts it
 RESULTS = $(B)/results

@@ -146,6 +146,41 @@ static int simulate_new_vfs(struct pf_live *pf, unsigned n)
 	return 0;
 }
 
+/*
+ * One VF for a VM: the caller has read users and decided the VF is free; the
+ * domain's own settings replace the policy's for this VF.
+ */
+static int vf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
+		       const struct converge_opts *o, struct converge_result *res)
+{
+	struct pf_policy one = *pol;
+	struct plan pl = { 0 }, mine = { 0 };
+	bool count_failed = false;
+	int r;
+
+	if (o->vf >= pol->vfs || o->vf >= pf->n_vf)
+		return -ENOENT;
+	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
+		return r;
+	one.vf = calloc(pol->vfs, sizeof(*one.vf));
+	if (!one.vf)
+		return -ENOMEM;
+	memcpy(one.vf, pol->vf, pol->vfs * sizeof(*one.vf));
+	if (o->conf)
+		one.vf[o->vf] = *o->conf;
+	r = plan_pf_vfs(&one, pf, &pl);
+	if (r == 0) {
+		mine.a = pl.a;
+		for (unsigned i = 0; i < pl.n; i++)
+			if (pl.a[i].vf == o->vf)
+				pl.a[mine.n++] = pl.a[i];
+		run_plan(nl, &one, pf, &mine, o, res, &count_failed);
+	}
+	plan_free(&pl);
+	free(one.vf);
+	return r;
+}
+
 int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		const struct converge_opts *o, struct converge_result *res)
 {
@@ -155,6 +190,8 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 	int r;
 
 	memset(res, 0, sizeof(*res));
+	if (o->one_vf)
+		return vf_converge(nl, pol, pf, o, res);
 	if ((r = pf_scan_users(pf)) < 0)
 		return r;
 	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)

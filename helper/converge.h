@@ -6,6 +6,10 @@
 struct converge_opts {
 	bool dry_run;
 	bool force;
+	/* Only VF vf, with conf in place of the policy's (libvirt hook); no count change. */
+	bool one_vf;
+	unsigned vf;
+	const struct vf_conf *conf;
 	/* Called after each change (err 0) or failed change (err < 0). */
 	void (*report)(void *ud, const struct pf_policy *pol, const struct pf_live *pf,
 		       const struct action *a, int err);

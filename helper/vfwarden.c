@@ -9,6 +9,7 @@ static const struct command *const commands[] = {
 	&cmd_check,
 	&cmd_apply,
 	&cmd_status,
+	&cmd_hook,
 };
 
 static void usage(FILE *f)
@@ -74,6 +75,19 @@ int main(int argc, char **argv)
 
 	log_open();
 	roots_init();
+	/*
+	 * Installed as a symlink in /etc/libvirt/hooks/{qemu,network}.d/: no
+	 * shell shim in between, as libvirt runs the hook several times per start.
+	 */
+	if (strstr(argv[0], "/qemu.d/") || strstr(argv[0], "/network.d/")) {
+		static char hook[] = "hook", qemu[] = "qemu", network[] = "network";
+		char *hook_argv[8] = { hook, strstr(argv[0], "/qemu.d/") ? qemu : network };
+		int n = 2;
+
+		for (int i = 1; i < argc && n < 7; i++)
+			hook_argv[n++] = argv[i];
+		return cmd_hook.run(&cli, n, hook_argv);
+	}
 	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vfwarden hook qemu DOMAIN OP SUBOP EXTRA     (domain XML on stdin)
+ * vfwarden hook network NETWORK OP SUBOP EXTRA (network/port XML on stdin)
+ *
+ * Installed as /etc/libvirt/hooks/{qemu,network}.d/vfwarden. A domain that
+ * uses no VF of a PF in the policy costs one XML parse and nothing else, even
+ * when the policy is broken. For a domain that does, a VF that cannot be
+ * prepared as the policy says fails the start with one line on stderr, which
+ * libvirt shows to the user.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hook.h"
+#include "lock.h"
+
+#define HOOK_LOCK_TIMEOUT_MS 30000
+
+static int read_stdin(char **ret, size_t *len)
+{
+	size_t cap = 64 * 1024, n = 0;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb;
+
+			if (cap >= HOOK_XML_MAX) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		r = read(STDIN_FILENO, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			r = -errno;
+			free(buf);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*ret = buf;
+	*len = n;
+	return 0;
+}
+
+struct hook_ctx {
+	const struct cli *cli;
+	struct policy p;
+	bool loaded, valid;
+	struct nlh *nl;
+	int lock_fd;
+	const char *owner;
+};
+
+/* Is the PF named by any [pf] section, even of a policy that has errors? */
+static bool policy_names_pf(const struct policy *p, const struct pf_live *pf)
+{
+	for (unsigned i = 0; i < p->n_sections; i++) {
+		const struct section *s = &p->sections[i];
+		struct pf_policy tmp = { 0 };
+
+		if (s->kind != SECTION_PF || !(s->set & (1u << KEY_DEVICE)))
+			continue;
+		snprintf(tmp.device, sizeof(tmp.device), "%s", s->device);
+		tmp.device_kind = parse_mac(s->device, tmp.device_mac) == 0 ? DEVICE_MAC
+				  : pci_addr_valid(s->device)		      ? DEVICE_PCI
+									      : DEVICE_IFNAME;
+		if (pf_match_policy(pf, &tmp))
+			return true;
+	}
+	return false;
+}
+
+static void report_err(void *ud, const struct pf_policy *pol, const struct pf_live *pf,
+		       const struct action *a, int err)
+{
+	struct hook_ctx *c = ud;
+	char e[128];
+
+	if (err < 0)
+		log_err("vfwarden: domain '%s': %s vf%u (%s) %s: %s", c->owner, pol->label, a->vf,
+			pf->vf[a->vf].pci, action_key_name(a), cli_strerror(err, pf, e, sizeof(e)));
+}
+
+static int take_lock(struct hook_ctx *c)
+{
+	int r;
+
+	if (c->lock_fd >= 0)
+		return 0;
+	r = lock_take(roots.run, HOOK_LOCK_TIMEOUT_MS, &c->lock_fd);
+	if (r == -ETIMEDOUT)
+		log_err("vfwarden: domain '%s': another vfwarden held %s/lock for %ds; try again",
+			c->owner, roots.run, HOOK_LOCK_TIMEOUT_MS / 1000);
+	else if (r < 0)
+		log_err("vfwarden: cannot take %s/lock: %s", roots.run, strerror(-r));
+	return r;
+}
+
+/* prepare: 0 prepared or not ours; -1 refused (already logged). */
+static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release)
+{
+	char pf_pci[PCI_ADDR_LEN];
+	struct pf_live pf = { 0 };
+	const struct pf_policy *pol = NULL;
+	struct converge_opts o = { .one_vf = true, .report = report_err, .ud = c };
+	struct converge_result res;
+	struct vf_conf conf;
+	unsigned idx;
+	int r, ret = 0;
+
+	if (vf_parent(d->pci, pf_pci, &idx) < 0)
+		return 0; /* not a VF: not ours */
+	memcpy(pf.pci, pf_pci, PCI_ADDR_LEN);
+	if (pf_scan(&pf) < 0)
+		goto out;
+
+	if (!c->loaded) {
+		c->valid = cli_load_policy(c->cli, &c->p, true) == 0;
+		c->loaded = true;
+	}
+	if (!c->valid) {
+		if (!policy_names_pf(&c->p, &pf))
+			goto out;
+		if (release)
+			goto out_record;
+		log_err("vfwarden: domain '%s': VF %s of a managed PF, but the policy is invalid: %s:%u: %s",
+			c->owner, d->pci, c->p.errors[0].at.file, c->p.errors[0].at.line, c->p.errors[0].msg);
+		ret = -1;
+		goto out;
+	}
+	for (unsigned i = 0; i < c->p.n_pfs && !pol; i++)
+		if (pf_match_policy(&pf, &c->p.pfs[i]))
+			pol = &c->p.pfs[i];
+	if (!pol)
+		goto out;
+	if (idx >= pol->vfs) {
+		log_notice("vfwarden: domain '%s': %s is vf%u of [pf %s], beyond its vfs = %u: left alone",
+			   c->owner, d->pci, idx, pol->label, pol->vfs);
+		goto out_record;
+	}
+	if (take_lock(c) < 0) {
+		ret = release ? 0 : -1;
+		goto out;
+	}
+	if (!c->nl && (r = nlh_open(&c->nl)) < 0) {
+		log_err("vfwarden: cannot open rtnetlink: %s", strerror(-r));
+		ret = release ? 0 : -1;
+		goto out;
+	}
+
+	pf_scan_users(&pf);
+	if (!release && pf.vf[idx].in_use && strncmp(pf.vf[idx].owner, "pid ", 4) == 0) {
+		log_err("vfwarden: domain '%s': %s vf%u (%s) is in use by %s", c->owner, pol->label, idx,
+			d->pci, pf.vf[idx].owner);
+		ret = -1;
+		goto out;
+	}
+	pf.vf[idx].in_use = false;
+
+	conf = pol->vf[idx];
+	if (!release) {
+		/* What the domain XML gives wins; libvirt sets it too. */
+		conf.driver = VF_DRIVER_VFIO;
+		if (d->has_mac) {
+			conf.mac_mode = MAC_FIXED;
+			memcpy(conf.mac, d->mac, MAC_LEN);
+		}
+		if (d->has_vlan) {
+			conf.vlan = d->vlan;
+			conf.qos = 0;
+			conf.vlan_proto = ETH_P_8021Q_;
+		}
+	}
+	o.vf = idx;
+	o.conf = &conf;
+	r = pf_converge(c->nl, pol, &pf, &o, &res);
+	if (r < 0) {
+		log_err("vfwarden: domain '%s': %s vf%u (%s): %s", c->owner, pol->label, idx, d->pci,
+			strerror(-r));
+		ret = release ? 0 : -1;
+		goto out;
+	}
+	if (res.failures && !release) {
+		log_err("vfwarden: domain '%s' refused: %s vf%u cannot be prepared as the policy says",
+			c->owner, pol->label, idx);
+		ret = -1;
+		goto out;
+	}
+	if (!release) {
+		if ((r = hook_record_write(d->pci, c->owner, d)) < 0)
+			log_warn("vfwarden: cannot record %s for domain '%s': %s", d->pci, c->owner,
+				 strerror(-r));
+		goto out;
+	}
+out_record:
+	if (release)
+		hook_record_remove(d->pci);
+out:
+	free(pf.vf);
+	return ret;
+}
+
+static int run(const struct cli *cli, int argc, char **argv)
+{
+	struct hook_ctx c = { .cli = cli, .lock_fd = -1 };
+	struct hook_input in;
+	_cleanup_free_ char *xml = NULL;
+	size_t len = 0;
+	bool prepare, release, network;
+	const char *op, *subop;
+	int r, ret = EXIT_OK;
+
+	if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+		printf("Usage: vfwarden hook qemu DOMAIN OP SUBOP EXTRA < domain.xml\n"
+		       "       vfwarden hook network NETWORK OP SUBOP EXTRA < hookdata.xml\n\n"
+		       "Called by libvirt: prepares a domain's VFs at 'prepare begin' (or a\n"
+		       "network port's at 'port-created') and returns them to the policy at\n"
+		       "'release end' ('port-deleted').\n");
+		return EXIT_OK;
+	}
+	if (argc < 5 || (!streq(argv[1], "qemu") && !streq(argv[1], "network"))) {
+		log_err("vfwarden hook: usage: vfwarden hook qemu|network NAME OP SUBOP [EXTRA]");
+		return EXIT_USAGE;
+	}
+	network = streq(argv[1], "network");
+	op = argv[3];
+	subop = argv[4];
+	prepare = network ? streq(op, "port-created") : streq(op, "prepare") && streq(subop, "begin");
+	release = network ? streq(op, "port-deleted") : streq(op, "release") && streq(subop, "end");
+
+	/* Read stdin whole even when the event is not ours: libvirt is writing it. */
+	r = read_stdin(&xml, &len);
+	if (!prepare && !release)
+		return EXIT_OK;
+	if (r < 0) {
+		log_err("vfwarden hook: cannot read the XML on stdin: %s", strerror(-r));
+		return prepare ? EXIT_SYSTEM : EXIT_OK;
+	}
+	r = network ? hook_parse_network(xml, len, &in) : hook_parse_domain(xml, len, &in);
+	if (r < 0) {
+		/* Without XML we cannot tell whether a managed VF is involved: let it be. */
+		log_warn("vfwarden hook: unreadable XML for '%s' (%s), ignored", argv[2], strerror(-r));
+		return EXIT_OK;
+	}
+	if (in.n == 0)
+		return EXIT_OK;
+	if (!in.owner[0])
+		snprintf(in.owner, sizeof(in.owner), "%s", argv[2]);
+	c.owner = in.owner;
+
+	for (unsigned i = 0; i < in.n; i++)
+		if (vf_prepare(&c, &in.dev[i], release) < 0) {
+			ret = EXIT_PARTIAL;
+			break;
+		}
+	nlh_close(c.nl);
+	if (c.loaded)
+		policy_free(&c.p);
+	if (c.lock_fd >= 0)
+		close(c.lock_fd);
+	return ret;
+}
+
+const struct command cmd_hook = { "hook", "libvirt hook: prepare and release a domain's VFs", run };

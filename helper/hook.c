@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The libvirt side: which VFs a domain or a network port uses, read from the
+ * XML libvirt hands the hook, and the records that tie a VF to its domain.
+ * The XML is untrusted input: bounded in size, parsed without network
+ * access, DTD loading or entity substitution.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hook.h"
+
+static xmlDocPtr parse(const char *xml, size_t len)
+{
+	if (len > HOOK_XML_MAX)
+		return NULL;
+	return xmlReadMemory(xml, (int)len, "hook.xml", NULL,
+			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+				     XML_PARSE_NOCDATA);
+}
+
+static bool name_is(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, (const xmlChar *)name);
+}
+
+static const xmlNode *child(const xmlNode *n, const char *name)
+{
+	for (const xmlNode *c = n ? n->children : NULL; c; c = c->next)
+		if (name_is(c, name))
+			return c;
+	return NULL;
+}
+
+static bool attr_is(const xmlNode *n, const char *attr, const char *value)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)attr);
+	bool eq = v && xmlStrEqual(v, (const xmlChar *)value);
+
+	xmlFree(v);
+	return eq;
+}
+
+static int attr_hex(const xmlNode *n, const char *attr, unsigned long max, unsigned long *ret)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)attr);
+	const char *s = (const char *)v;
+	char *end;
+	int r = -EINVAL;
+
+	if (s && *s) {
+		errno = 0;
+		*ret = strtoul(s, &end, 0);
+		r = (!errno && !*end && *ret <= max && s[0] != '-') ? 0 : -EINVAL;
+	}
+	xmlFree(v);
+	return r;
+}
+
+/* <address domain='0x0000' bus='0x01' slot='0x10' function='0x2'/> */
+static int pci_from_address(const xmlNode *a, char out[PCI_ADDR_LEN])
+{
+	unsigned long d, b, s, f;
+
+	if (!a || attr_hex(a, "domain", 0xffff, &d) < 0 || attr_hex(a, "bus", 0xff, &b) < 0 ||
+	    attr_hex(a, "slot", 0x1f, &s) < 0 || attr_hex(a, "function", 7, &f) < 0)
+		return -EINVAL;
+	snprintf(out, PCI_ADDR_LEN, "%04lx:%02lx:%02lx.%lx", d, b, s, f);
+	return 0;
+}
+
+static void read_mac_vlan(const xmlNode *n, struct hook_dev *d)
+{
+	const xmlNode *m = child(n, "mac"), *v = child(n, "vlan");
+	xmlChar *a;
+
+	if (m && (a = xmlGetProp(m, (const xmlChar *)"address"))) {
+		d->has_mac = parse_mac((const char *)a, d->mac) == 0;
+		xmlFree(a);
+	}
+	/* Only a single tag is a VF VLAN; trunks are not expressible on a VF. */
+	if (v && child(v, "tag")) {
+		unsigned long id;
+
+		if (attr_hex(child(v, "tag"), "id", 4095, &id) == 0) {
+			d->has_vlan = true;
+			d->vlan = (unsigned)id;
+		}
+	}
+}
+
+static int add_dev(struct hook_input *in, const xmlNode *addr, const xmlNode *macvlan)
+{
+	struct hook_dev *d;
+
+	if (in->n >= HOOK_VFS_MAX)
+		return -E2BIG;
+	d = &in->dev[in->n];
+	memset(d, 0, sizeof(*d));
+	if (pci_from_address(addr, d->pci) < 0)
+		return 0; /* not a PCI address we can use: not ours */
+	if (macvlan)
+		read_mac_vlan(macvlan, d);
+	in->n++;
+	return 0;
+}
+
+static void text_of(const xmlNode *n, char *buf, size_t size)
+{
+	xmlChar *t = n ? xmlNodeGetContent(n) : NULL;
+
+	snprintf(buf, size, "%s", t ? (const char *)t : "");
+	xmlFree(t);
+}
+
+int hook_parse_domain(const char *xml, size_t len, struct hook_input *in)
+{
+	xmlDocPtr doc = parse(xml, len);
+	const xmlNode *root, *devs;
+	int r = 0;
+
+	memset(in, 0, sizeof(*in));
+	if (!doc)
+		return -EBADMSG;
+	root = xmlDocGetRootElement(doc);
+	if (!root || !name_is(root, "domain")) {
+		xmlFreeDoc(doc);
+		return -EBADMSG;
+	}
+	text_of(child(root, "name"), in->owner, sizeof(in->owner));
+	devs = child(root, "devices");
+	for (const xmlNode *c = devs ? devs->children : NULL; c && r == 0; c = c->next) {
+		if (name_is(c, "interface") && attr_is(c, "type", "hostdev")) {
+			const xmlNode *src = child(c, "source");
+
+			r = add_dev(in, child(src, "address"), c);
+		} else if (name_is(c, "hostdev") && attr_is(c, "mode", "subsystem") &&
+			   attr_is(c, "type", "pci")) {
+			const xmlNode *src = child(c, "source");
+
+			r = add_dev(in, child(src, "address"), NULL);
+		}
+	}
+	xmlFreeDoc(doc);
+	return r;
+}
+
+int hook_parse_network(const char *xml, size_t len, struct hook_input *in)
+{
+	xmlDocPtr doc = parse(xml, len);
+	const xmlNode *root, *port, *plug;
+	int r = 0;
+
+	memset(in, 0, sizeof(*in));
+	if (!doc)
+		return -EBADMSG;
+	root = xmlDocGetRootElement(doc);
+	port = root && name_is(root, "hookData") ? child(root, "networkport") : NULL;
+	if (!port) {
+		xmlFreeDoc(doc);
+		return 0; /* network-level events carry no port: nothing to do */
+	}
+	text_of(child(child(port, "owner"), "name"), in->owner, sizeof(in->owner));
+	plug = child(port, "plug");
+	if (plug && attr_is(plug, "type", "hostdev-pci"))
+		r = add_dev(in, child(plug, "address"), port);
+	xmlFreeDoc(doc);
+	return r;
+}
+
+static int record_path(char *buf, size_t size, const char *pci)
+{
+	if (!pci_addr_valid(pci))
+		return -EINVAL;
+	return path_join(buf, size, "%s/vf/%s", roots.run, pci);
+}
+
+int hook_record_write(const char *pci, const char *owner, const struct hook_dev *d)
+{
+	char p[PATH_MAX], tmp[PATH_MAX + 8], m[MAC_STR_LEN];
+	_cleanup_fclose_ FILE *f = NULL;
+	int fd, r;
+
+	if ((r = path_join(p, sizeof(p), "%s/vf", roots.run)) < 0)
+		return r;
+	if (mkdir(roots.run, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if ((r = record_path(p, sizeof(p), pci)) < 0)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "we");
+	if (!f) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	/* domain= first: sysfs.c reads only the first line for status. */
+	fprintf(f, "domain=%s\n", owner);
+	if (d->has_mac)
+		fprintf(f, "mac=%s\n", format_mac(d->mac, m));
+	if (d->has_vlan)
+		fprintf(f, "vlan=%u\n", d->vlan);
+	if (fflush(f) != 0)
+		return -errno;
+	/* Atomic: a crash leaves the old record or the new one, never half. */
+	if (rename(tmp, p) < 0)
+		return -errno;
+	return 0;
+}
+
+int hook_record_remove(const char *pci)
+{
+	char p[PATH_MAX];
+	int r = record_path(p, sizeof(p), pci);
+
+	if (r < 0)
+		return r;
+	return unlink(p) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int vf_parent(const char *vf_pci, char pf_pci[PCI_ADDR_LEN], unsigned *idx)
+{
+	char p[PATH_MAX], t[64];
+	ssize_t n;
+	int r;
+
+	if (!pci_addr_valid(vf_pci))
+		return -EINVAL;
+	if ((r = path_join(p, sizeof(p), "%s/bus/pci/devices/%s/physfn", roots.sys, vf_pci)) < 0)
+		return r;
+	n = readlink(p, t, sizeof(t) - 1);
+	if (n < 0)
+		return -errno;
+	t[n] = '\0';
+	{
+		const char *b = strrchr(t, '/') ? strrchr(t, '/') + 1 : t;
+
+		if (!pci_addr_valid(b))
+			return -EINVAL;
+		memcpy(pf_pci, b, PCI_ADDR_LEN);
+	}
+	/* Find which virtfnN of the PF points back at this VF. */
+	for (unsigned i = 0; i < VFS_MAX; i++) {
+		char l[PATH_MAX], base[64];
+
+		if (path_join(l, sizeof(l), "%s/bus/pci/devices/%s/virtfn%u", roots.sys, pf_pci, i) < 0)
+			return -ENAMETOOLONG;
+		n = readlink(l, base, sizeof(base) - 1);
+		if (n < 0)
+			return errno == ENOENT ? -ENOENT : -errno;
+		base[n] = '\0';
+		if (streq(strrchr(base, '/') ? strrchr(base, '/') + 1 : base, vf_pci)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

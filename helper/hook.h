@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "converge.h"
+
+/* libvirt passes a domain or network-port XML: cap what we read of it. */
+#define HOOK_XML_MAX (4u << 20)
+#define HOOK_VFS_MAX 64
+
+struct hook_dev {
+	char pci[PCI_ADDR_LEN];
+	bool has_mac, has_vlan;
+	uint8_t mac[MAC_LEN];
+	unsigned vlan;
+};
+
+struct hook_input {
+	char owner[128]; /* domain name */
+	struct hook_dev dev[HOOK_VFS_MAX];
+	unsigned n;
+};
+
+/* <interface type='hostdev'> and <hostdev mode='subsystem' type='pci'> of a domain. */
+int hook_parse_domain(const char *xml, size_t len, struct hook_input *in);
+/* <networkport> with <plug type='hostdev-pci'> from a network hook. */
+int hook_parse_network(const char *xml, size_t len, struct hook_input *in);
+
+/* /run/vfwarden/vf/<pci>: which domain holds the VF and what its XML set. */
+int hook_record_write(const char *pci, const char *owner, const struct hook_dev *d);
+int hook_record_remove(const char *pci);
+/* The PF (physfn) of a VF by PCI address, and the VF's index there. */
+int vf_parent(const char *vf_pci, char pf_pci[PCI_ADDR_LEN], unsigned *idx);
