@@ -170,8 +170,13 @@ uint32_t vf_drift(const struct pf_policy *pol, const struct vf_live *want,
 
 	if (!driver_ok(c->driver, live))
 		d |= 1u << KEY_VF_DRIVER;
-	if (!live->nl_valid)
-		return d | ((1u << _KEY_VF_MAX) - 1);
+	/* Unknown attributes all count; the driver is known from sysfs, and mac = none leaves it. */
+	if (!live->nl_valid) {
+		d |= ((1u << _KEY_VF_MAX) - 1) & ~(1u << KEY_VF_DRIVER);
+		if (c->mac_mode == MAC_NONE)
+			d &= ~(1u << KEY_MAC);
+		return d;
+	}
 	if (c->mac_mode != MAC_NONE && memcmp(want->mac, live->mac, MAC_LEN) != 0)
 		d |= 1u << KEY_MAC;
 	if (want->vlan != live->vlan || (want->vlan && want->qos != live->qos))

@@ -254,6 +254,21 @@ static void section_header(struct parse_ctx *c, char *s)
 	c->cur = (int)p->n_sections++;
 }
 
+/*
+ * As inih splits it: the name ends at '=' or ':', or at a ';' after a blank,
+ * which starts a comment; inih drops a line of the last kind without a call.
+ */
+static bool is_setting(const char *s)
+{
+	for (const char *t = s; *t; t++) {
+		if (*t == '=' || *t == ':')
+			return true;
+		if (*t == ';' && t > s && (t[-1] == ' ' || t[-1] == '\t'))
+			return false;
+	}
+	return false;
+}
+
 /* fgets-style reader handed to inih; see the comment at the top. */
 static char *policy_reader(char *str, int num, void *stream)
 {
@@ -296,7 +311,7 @@ static char *policy_reader(char *str, int num, void *stream)
 			error_at(c->p, &at, "line too long (%zu characters, at most %d)", len, num - 2);
 			continue;
 		}
-		if (!strpbrk(s, "=:")) {
+		if (!is_setting(s)) {
 			struct origin at = ctx_origin(c);
 
 			error_at(c->p, &at, "expected 'key = value', got '%.64s'", s);
@@ -770,7 +785,9 @@ int policy_validate(struct policy *p)
 		if (s->kind != SECTION_PF)
 			continue;
 		if (!(s->set & (1u << KEY_DEVICE))) {
-			error_at(p, &s->at, "[pf %s] has no 'device'", s->label);
+			/* An invalid device was reported on its own line. */
+			if (!s->key_at[KEY_DEVICE].line)
+				error_at(p, &s->at, "[pf %s] has no 'device'", s->label);
 			continue;
 		}
 		strcpy(pf.label, s->label);
@@ -893,7 +910,8 @@ int policy_validate(struct policy *p)
 				}
 		}
 
-	qsort(p->errors, p->n_errors, sizeof(*p->errors), by_origin);
+	if (p->n_errors) /* qsort(NULL, 0) is undefined */
+		qsort(p->errors, p->n_errors, sizeof(*p->errors), by_origin);
 	return p->n_errors ? -EINVAL : 0;
 }
 
