@@ -22,7 +22,7 @@ endif
 
 B        = build
 CORE     = util policy sysfs netlink plan converge log lock hook
-CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook
+CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor
 CORE_O   = $(CORE:%=$(B)/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)

@@ -25,7 +25,7 @@ struct command {
 	int (*run)(const struct cli *cli, int argc, char **argv);
 };
 
-extern const struct command cmd_check, cmd_apply, cmd_status, cmd_hook;
+extern const struct command cmd_check, cmd_apply, cmd_status, cmd_hook, cmd_doctor;
 
 /* Load and validate the policy; print every error as FILE:LINE: message. */
 int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet);

@@ -218,6 +218,49 @@ out:
 	return ret;
 }
 
+/*
+ * A domain names a VF that does not exist: its PF lost its VFs (driver
+ * reload, a manual write of 0). Converge the managed PFs that have none,
+ * then the VF may be there. If it is not, libvirt reports the missing device.
+ */
+static void create_missing_vfs(struct hook_ctx *c, const struct hook_input *in)
+{
+	struct converge_opts o = { 0 };
+	struct host h = { 0 };
+	bool missing = false;
+
+	for (unsigned i = 0; i < in->n; i++) {
+		char p[PATH_MAX];
+
+		if (path_join(p, sizeof(p), "%s/bus/pci/devices/%s", roots.sys, in->dev[i].pci) == 0 &&
+		    access(p, F_OK) < 0)
+			missing = true;
+	}
+	if (!missing)
+		return;
+	if (!c->loaded) {
+		c->valid = cli_load_policy(c->cli, &c->p, true) == 0;
+		c->loaded = true;
+	}
+	if (!c->valid || take_lock(c) < 0 || host_scan(&h) < 0)
+		goto out;
+	if (!c->nl && nlh_open(&c->nl) < 0)
+		goto out;
+	for (unsigned i = 0; i < c->p.n_pfs; i++)
+		for (unsigned k = 0; k < h.n_pf; k++) {
+			struct converge_result res;
+
+			if (!pf_match_policy(&h.pf[k], &c->p.pfs[i]) || h.pf[k].numvfs ||
+			    !c->p.pfs[i].vfs)
+				continue;
+			if (pf_converge(c->nl, &c->p.pfs[i], &h.pf[k], &o, &res) < 0 || res.refused)
+				log_warn("vfwarden: domain '%s': cannot create the VFs of [pf %s]",
+					 c->owner, c->p.pfs[i].label);
+		}
+out:
+	host_free(&h);
+}
+
 static int run(const struct cli *cli, int argc, char **argv)
 {
 	struct hook_ctx c = { .cli = cli, .lock_fd = -1 };
@@ -266,6 +309,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 		snprintf(in.owner, sizeof(in.owner), "%s", argv[2]);
 	c.owner = in.owner;
 
+	if (prepare)
+		create_missing_vfs(&c, &in);
 	for (unsigned i = 0; i < in.n; i++)
 		if (vf_prepare(&c, &in.dev[i], release) < 0) {
 			ret = EXIT_PARTIAL;

@@ -23,11 +23,14 @@ static const char *flag_str(int v)
 	return v < 0 ? "-" : v ? "on" : "off";
 }
 
-static void drift_list(uint32_t d, char *buf, size_t size)
+/* The DRIFT column: "vfs" when the VF count differs, then the VF's keys. */
+static void drift_list(bool count_drift, uint32_t d, char *buf, size_t size)
 {
 	size_t n = 0;
 
 	buf[0] = '\0';
+	if (count_drift)
+		n = (size_t)snprintf(buf, size, "vfs");
 	for (int k = 0; k < _KEY_VF_MAX; k++)
 		if (d & (1u << k))
 			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "," : "",
@@ -78,17 +81,17 @@ static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool manag
 #define MARK(bit) ((drift & (1u << (bit))) ? "*" : "")
 
 static void print_row(const char *label, const struct pf_live *pf, const struct vf_live *vf,
-		      uint32_t drift)
+		      bool count_drift, uint32_t drift)
 {
 	char m[MAC_STR_LEN], vlan[32], rate[32], dl[160], mac[24];
 
 	if (!vf) {
 		printf("%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
 		       pf->ifname[0] ? pf->ifname : "-", pf->pci, "-", "-", "-", "-", "-", "-", "-", "-", "-",
-		       "-", drift ? "vfs" : "-");
+		       "-", count_drift ? "vfs" : "-");
 		return;
 	}
-	drift_list(drift, dl, sizeof(dl));
+	drift_list(count_drift, drift, dl, sizeof(dl));
 	if (vf->nl_valid) {
 		snprintf(mac, sizeof(mac), "%s%s", format_mac(vf->mac, m), MARK(KEY_MAC));
 		if (vf->vlan)
@@ -205,7 +208,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 			json_object_array_add(pfs, o);
 		}
 		if (!pf->n_vf && !json)
-			print_row(pol ? pol->label : "-", pf, NULL, count_drift);
+			print_row(pol ? pol->label : "-", pf, NULL, count_drift, 0);
 		for (unsigned v = 0; v < pf->n_vf; v++) {
 			struct vf_live want;
 			uint32_t d = 0;
@@ -218,7 +221,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 			if (json)
 				json_object_array_add(vfs, vf_json(&pf->vf[v], d, managed));
 			else
-				print_row(pol ? pol->label : "-", pf, &pf->vf[v], d);
+				print_row(pol ? pol->label : "-", pf, &pf->vf[v], count_drift, d);
 		}
 	}
 	if (json)

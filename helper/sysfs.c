@@ -271,13 +271,19 @@ int host_find(const struct host *h, const char *spec)
 {
 	uint8_t mac[MAC_LEN];
 	bool is_mac = parse_mac(spec, mac) == 0;
-	const char *base = strrchr(spec, '/');
+	char path[PATH_MAX];
+	const char *base;
+	size_t n = strlen(spec);
 
-	/* A sysfs path: /sys/bus/pci/devices/0000:01:00.0 or /sys/class/net/eth0 */
-	if (base && base[1])
-		base++;
-	else
-		base = spec;
+	/* A sysfs path: /sys/bus/pci/devices/0000:01:00.0 or /sys/class/net/eth0/ */
+	while (n > 1 && spec[n - 1] == '/')
+		n--;
+	if (n >= sizeof(path))
+		return -ENOENT;
+	memcpy(path, spec, n);
+	path[n] = '\0';
+	base = strrchr(path, '/');
+	base = base && base[1] ? base + 1 : path;
 	for (unsigned i = 0; i < h->n_pf; i++) {
 		const struct pf_live *pf = &h->pf[i];
 

@@ -10,6 +10,7 @@ static const struct command *const commands[] = {
 	&cmd_apply,
 	&cmd_status,
 	&cmd_hook,
+	&cmd_doctor,
 };
 
 static void usage(FILE *f)

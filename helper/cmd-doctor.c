@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * doctor: why SR-IOV passthrough does or does not work on this host. Each
+ * check prints ok, warn or fail with the fix; the exit status is 1 when any
+ * check fails.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum verdict { OK, WARN, FAIL };
+static const char *const verdict_names[] = { [OK] = "ok", [WARN] = "warn", [FAIL] = "fail" };
+
+struct doctor {
+	bool json;
+	json_object *checks;
+	unsigned n[3];
+};
+
+static void check(struct doctor *d, enum verdict v, const char *name, const char *fix,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void check(struct doctor *d, enum verdict v, const char *name, const char *fix,
+		  const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	d->n[v]++;
+	if (d->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "check", json_object_new_string(name));
+		json_object_object_add(o, "result", json_object_new_string(verdict_names[v]));
+		json_object_object_add(o, "detail", json_object_new_string(detail));
+		json_object_object_add(o, "fix", v != OK && fix ? json_object_new_string(fix) : NULL);
+		json_object_array_add(d->checks, o);
+		return;
+	}
+	printf("%-4s  %-22s %s\n", verdict_names[v], name, detail);
+	if (v != OK && fix)
+		printf("      %-22s fix: %s\n", "", fix);
+}
+
+static bool sys_exists(const char *rel)
+{
+	char p[PATH_MAX];
+
+	return path_join(p, sizeof(p), "%s/%s", roots.sys, rel) == 0 && access(p, F_OK) == 0;
+}
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void check_iommu(struct doctor *d)
+{
+	char p[PATH_MAX], cmdline[4096] = "";
+	bool dmar = sys_exists("firmware/acpi/tables/DMAR");
+	bool ivrs = sys_exists("firmware/acpi/tables/IVRS");
+	int groups;
+
+	if (path_join(p, sizeof(p), "%s/kernel/iommu_groups", roots.sys) < 0)
+		return;
+	groups = count_dir(p);
+	if (path_join(p, sizeof(p), "%s/cmdline", roots.proc) == 0)
+		read_line_file(p, cmdline, sizeof(cmdline));
+
+	if (!dmar && !ivrs)
+		check(d, FAIL, "iommu-firmware", "enable VT-d (Intel) or AMD-Vi/IOMMU in the firmware setup",
+		      "no ACPI DMAR or IVRS table: the firmware offers no IOMMU");
+	else
+		check(d, OK, "iommu-firmware", NULL, "ACPI %s table present", dmar ? "DMAR" : "IVRS");
+	if (!dmar && !ivrs)
+		; /* nothing for the command line to turn on */
+	else if (dmar && !strstr(cmdline, "intel_iommu=on"))
+		check(d, groups > 0 ? WARN : FAIL, "iommu-cmdline",
+		      "add intel_iommu=on (and iommu=pt) to the kernel command line",
+		      "intel_iommu=on is not on the kernel command line");
+	else
+		check(d, OK, "iommu-cmdline", NULL, "%s", dmar ? "intel_iommu=on" : "AMD IOMMU is on by default");
+	if (groups <= 0)
+		check(d, FAIL, "iommu-groups", "turn the IOMMU on (see above) and reboot",
+		      "/sys/kernel/iommu_groups is empty: vfio-pci cannot bind VFs");
+	else
+		check(d, OK, "iommu-groups", NULL, "%d IOMMU groups", groups);
+}
+
+static void check_irq_remap(struct doctor *d)
+{
+	char p[PATH_MAX];
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[512];
+	bool ir = false;
+
+	if (path_join(p, sizeof(p), "%s/interrupts", roots.proc) < 0 || !(f = fopen(p, "re")))
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "IR-PCI-MSI") || strstr(line, "IR-IO-APIC")) {
+			ir = true;
+			break;
+		}
+	if (ir)
+		check(d, OK, "interrupt-remapping", NULL, "interrupts are remapped (IR-PCI-MSI)");
+	else
+		check(d, WARN, "interrupt-remapping",
+		      "enable interrupt remapping in the firmware (x2APIC/VT-d); vfio refuses unsafe interrupts by default",
+		      "no remapped interrupts seen in /proc/interrupts");
+}
+
+static void check_vfio(struct doctor *d)
+{
+	if (vfio_pci_loaded())
+		check(d, OK, "vfio-pci", NULL, "vfio-pci driver is loaded");
+	else
+		check(d, WARN, "vfio-pci", "modprobe vfio-pci (vfwarden loads it when a VF needs it)",
+		      "vfio-pci is not loaded");
+}
+
+static void check_pf(struct doctor *d, struct pf_live *pf)
+{
+	char name[64], mw[16] = "", cw[16] = "", ms[64] = "", cs[64] = "";
+	char p[PATH_MAX];
+	unsigned long w_cur = 0, w_max = 0;
+
+	snprintf(name, sizeof(name), "pf %s", pf->ifname[0] ? pf->ifname : pf->pci);
+	if (pf->totalvfs == 0)
+		check(d, FAIL, name, "enable SR-IOV for this NIC in the firmware setup",
+		      "%s: sriov_totalvfs is 0 (SR-IOV is off in the firmware)", pf->pci);
+	else
+		check(d, OK, name, NULL, "%s (%s): %u of %u VFs", pf->pci, pf->driver[0] ? pf->driver : "no driver",
+		      pf->numvfs, pf->totalvfs);
+
+	if (path_join(p, sizeof(p), "%s/bus/pci/devices/%s/current_link_width", roots.sys, pf->pci) == 0)
+		read_line_file(p, cw, sizeof(cw));
+	if (path_join(p, sizeof(p), "%s/bus/pci/devices/%s/max_link_width", roots.sys, pf->pci) == 0)
+		read_line_file(p, mw, sizeof(mw));
+	if (path_join(p, sizeof(p), "%s/bus/pci/devices/%s/current_link_speed", roots.sys, pf->pci) == 0)
+		read_line_file(p, cs, sizeof(cs));
+	if (path_join(p, sizeof(p), "%s/bus/pci/devices/%s/max_link_speed", roots.sys, pf->pci) == 0)
+		read_line_file(p, ms, sizeof(ms));
+	if (!cw[0] || parse_uint(cw, 64, &w_cur) < 0 || parse_uint(mw, 64, &w_max) < 0)
+		return;
+	snprintf(name, sizeof(name), "pcie %s", pf->ifname[0] ? pf->ifname : pf->pci);
+	/* VF throughput shares the PF's link: a narrow or downgraded slot caps all of them. */
+	if (w_cur < w_max || (cs[0] && ms[0] && !streq(cs, ms)))
+		check(d, WARN, name, "move the NIC to a slot that gives it its full width and speed",
+		      "link x%lu at %s, the device can do x%lu at %s", w_cur, cs, w_max, ms);
+	else if (w_cur < 8 && w_max >= 8)
+		check(d, WARN, name, "use a PCIe x8 or wider slot", "link x%lu at %s", w_cur, cs);
+	else
+		check(d, OK, name, NULL, "link x%lu at %s", w_cur, cs);
+}
+
+static void check_vf_groups(struct doctor *d, const struct pf_live *pf)
+{
+	unsigned shared = 0, nogroup = 0;
+
+	for (unsigned i = 0; i < pf->n_vf; i++) {
+		char p[PATH_MAX];
+		int n;
+
+		if (pf->vf[i].iommu_group < 0) {
+			nogroup++;
+			continue;
+		}
+		if (path_join(p, sizeof(p), "%s/kernel/iommu_groups/%d/devices", roots.sys,
+			      pf->vf[i].iommu_group) == 0 &&
+		    (n = count_dir(p)) > 1)
+			shared++;
+	}
+	if (!pf->n_vf)
+		return;
+	char name[64];
+
+	snprintf(name, sizeof(name), "groups %s", pf->ifname[0] ? pf->ifname : pf->pci);
+	if (nogroup)
+		check(d, FAIL, name, "turn the IOMMU on", "%u VF%s in no IOMMU group", nogroup, nogroup == 1 ? "" : "s");
+	else if (shared)
+		check(d, WARN, name, "check ACS on the upstream bridge; a shared group goes to one VM whole",
+		      "%u VF%s share an IOMMU group with another device", shared, shared == 1 ? "" : "s");
+	else
+		check(d, OK, name, NULL, "each of %u VFs is alone in its IOMMU group", pf->n_vf);
+}
+
+static void check_managers(struct doctor *d, const struct host *h)
+{
+	unsigned managed = 0, vfnet = 0;
+
+	for (unsigned i = 0; i < h->n_pf; i++)
+		for (unsigned v = 0; v < h->pf[i].n_vf; v++) {
+			const struct vf_live *vf = &h->pf[i].vf[v];
+			char p[PATH_MAX], idx[16], line[256];
+			unsigned long ifindex;
+			_cleanup_fclose_ FILE *f = NULL;
+			bool unmanaged = false;
+
+			if (!vf->netdev[0])
+				continue;
+			vfnet++;
+			if (path_join(p, sizeof(p), "%s/class/net/%s/ifindex", roots.sys, vf->netdev) < 0 ||
+			    read_line_file(p, idx, sizeof(idx)) < 0 || parse_uint(idx, INT_MAX, &ifindex) < 0)
+				continue;
+			/* udev's database: the NM_UNMANAGED property from 70-vfwarden.rules */
+			snprintf(p, sizeof(p), "/run/udev/data/n%lu", ifindex);
+			if (!roots.test && (f = fopen(p, "re")))
+				while (fgets(line, sizeof(line), f))
+					unmanaged |= strncmp(line, "E:NM_UNMANAGED=1", 16) == 0;
+			managed += !unmanaged;
+		}
+	if (!vfnet)
+		check(d, OK, "network-managers", NULL, "no VF has a host netdev");
+	else if (managed && access("/run/NetworkManager", F_OK) == 0)
+		check(d, WARN, "network-managers", "install vfwarden's udev rule (make install) and run: udevadm trigger -s net",
+		      "%u VF netdev%s without NM_UNMANAGED while NetworkManager runs", managed, managed == 1 ? "" : "s");
+	else
+		check(d, OK, "network-managers", NULL, "%u VF netdev%s left alone by network managers", vfnet,
+		      vfnet == 1 ? "" : "s");
+}
+
+static int run(const struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct doctor d = { 0 };
+	struct policy p;
+	struct host h = { 0 };
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			d.json = true;
+			break;
+		case 'h':
+			printf("Usage: vfwarden [-c FILE] doctor [--json]\n\n"
+			       "Check the host for SR-IOV passthrough: IOMMU, interrupt remapping, vfio-pci,\n"
+			       "each PF's SR-IOV capability and PCIe link, VF IOMMU groups, network\n"
+			       "managers and the policy. Exit status 1 when a check fails.\n");
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (d.json)
+		d.checks = json_object_new_array();
+
+	check_iommu(&d);
+	check_irq_remap(&d);
+	check_vfio(&d);
+	if ((r = host_scan(&h)) < 0)
+		check(&d, FAIL, "pci", NULL, "cannot read %s/bus/pci/devices: %s", roots.sys, strerror(-r));
+	if (h.n_pf == 0)
+		check(&d, WARN, "sr-iov", "a NIC that can do SR-IOV, with SR-IOV on in the firmware",
+		      "no PCI device offers SR-IOV (no sriov_totalvfs)");
+	for (unsigned i = 0; i < h.n_pf; i++) {
+		check_pf(&d, &h.pf[i]);
+		check_vf_groups(&d, &h.pf[i]);
+	}
+	check_managers(&d, &h);
+
+	r = cli_load_policy(cli, &p, true);
+	if (r < 0 && p.n_errors)
+		check(&d, FAIL, "policy", "vfwarden check (every error with FILE:LINE)", "%s:%u: %s (%u error%s)",
+		      p.errors[0].at.file, p.errors[0].at.line, p.errors[0].msg, p.n_errors,
+		      p.n_errors == 1 ? "" : "s");
+	else {
+		check(&d, OK, "policy", NULL, "valid, %u PF%s", p.n_pfs, p.n_pfs == 1 ? "" : "s");
+		for (unsigned i = 0; i < p.n_pfs; i++) {
+			bool found = false;
+			char name[64];
+
+			for (unsigned k = 0; k < h.n_pf; k++)
+				found |= pf_match_policy(&h.pf[k], &p.pfs[i]) != 0;
+			snprintf(name, sizeof(name), "policy %s", p.pfs[i].label);
+			if (found)
+				check(&d, OK, name, NULL, "device '%s' is present", p.pfs[i].device);
+			else
+				check(&d, WARN, name, "check 'device' (interface name, PCI address or permanent MAC)",
+				      "device '%s' is not present", p.pfs[i].device);
+		}
+	}
+	policy_free(&p);
+	host_free(&h);
+
+	if (d.json) {
+		json_object *root = json_object_new_object();
+
+		json_object_object_add(root, "schema", json_object_new_string("vfwarden-doctor/1"));
+		json_object_object_add(root, "checks", d.checks);
+		json_object_object_add(root, "ok", json_object_new_int((int)d.n[OK]));
+		json_object_object_add(root, "warn", json_object_new_int((int)d.n[WARN]));
+		json_object_object_add(root, "fail", json_object_new_int((int)d.n[FAIL]));
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(root);
+	} else
+		printf("%u ok, %u warn, %u fail\n", d.n[OK], d.n[WARN], d.n[FAIL]);
+	return d.n[FAIL] ? 1 : EXIT_OK;
+}
+
+const struct command cmd_doctor = { "doctor", "check the host for SR-IOV passthrough", run };

@@ -1,0 +1,532 @@
+#!/usr/bin/env bats
+# vfwarden [-c FILE] apply [--dry-run] [--force] [PF...] on a fake host.
+
+load helpers
+
+setup() {
+	vfw_setup
+	PF=0000:01:00.0
+	VF0=$(vf_pci $PF 0)
+	VF1=$(vf_pci $PF 1)
+	DEV=$SYS/bus/pci/devices/$PF
+}
+
+# The policy most tests use: enp1s0 with 2 VFs on vfio-pci, VLAN 100.
+policy_uplink() {
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+vlan = 100
+spoofchk = off
+trust = on
+max-tx-rate = 1000
+[vf uplink 1]
+mac = 02:11:22:33:44:55
+trust = off
+EOF
+}
+
+@test "apply --dry-run prints the plan and changes nothing" {
+	host_two_vfio_vfs
+	policy_uplink
+	m0=$(auto_mac "$(pf_mac enp1s0)" 0)
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run
+	assert_success
+	assert_output - <<EOF
+uplink vf0: mac 00:00:00:00:00:00 -> $m0
+uplink vf0: vlan 0 -> 100 qos 0 802.1Q
+uplink vf0: spoofchk on -> off
+uplink vf0: trust off -> on
+uplink vf0: max-tx-rate 0 -> 1000
+uplink vf1: mac 00:00:00:00:00:00 -> 02:11:22:33:44:55
+uplink vf1: vlan 0 -> 100 qos 0 802.1Q
+uplink vf1: spoofchk on -> off
+uplink vf1: max-tx-rate 0 -> 1000
+dry run: 9 changes planned, nothing written
+EOF
+	assert_stderr_empty
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+	[ ! -e "$ROOT/run/vfwarden/lock" ]
+}
+
+@test "apply -n with a count change plans it and still writes nothing" {
+	fake_pf $PF enp1s0 7 0
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+EOF
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" apply -n
+	assert_success
+	assert_line 'uplink: sriov_drivers_autoprobe 1 -> 0'
+	assert_line 'uplink: vfs 0 -> 2'
+	assert_line --regexp '^uplink vf0: mac - -> '
+	assert_line 'uplink vf1: vf-driver none -> vfio-pci'
+	assert_line --regexp '^dry run: [0-9]+ changes planned, nothing written$'
+	[ "$(tree_sum)" = "$before" ]
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 0 ]
+	[ ! -e "$NL/log" ]
+}
+
+@test "apply sets mac, vlan, spoofchk, trust and rate, one line per change" {
+	host_two_vfio_vfs
+	policy_uplink
+	m0=$(auto_mac "$(pf_mac enp1s0)" 0)
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output - <<EOF
+uplink vf0: mac 00:00:00:00:00:00 -> $m0
+uplink vf0: vlan 0 -> 100 qos 0 802.1Q
+uplink vf0: spoofchk on -> off
+uplink vf0: trust off -> on
+uplink vf0: max-tx-rate 0 -> 1000
+uplink vf1: mac 00:00:00:00:00:00 -> 02:11:22:33:44:55
+uplink vf1: vlan 0 -> 100 qos 0 802.1Q
+uplink vf1: spoofchk on -> off
+uplink vf1: max-tx-rate 0 -> 1000
+9 changes made
+EOF
+	assert_stderr_empty
+	assert_equal "$(nl_log)" "enp1s0 vf0 mac $m0
+enp1s0 vf0 vlan 100 qos 0 802.1Q
+enp1s0 vf0 spoofchk off
+enp1s0 vf0 trust on
+enp1s0 vf0 max-tx-rate 1000
+enp1s0 vf1 mac 02:11:22:33:44:55
+enp1s0 vf1 vlan 100 qos 0 802.1Q
+enp1s0 vf1 spoofchk off
+enp1s0 vf1 max-tx-rate 1000"
+	assert_equal "$(cat "$NL/enp1s0")" "vf0 mac=$m0 vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0
+vf1 mac=02:11:22:33:44:55 vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=0 link=0 max=1000 min=0 rss=0"
+	# VF count and drivers already matched: no sysfs write.
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+	[ "$(sysfs bus/pci/devices/$PF/sriov_drivers_autoprobe)" = 1 ]
+	[ ! -s "$SYS/bus/pci/drivers_probe" ]
+}
+
+@test "apply a second time writes nothing and says no changes" {
+	host_two_vfio_vfs
+	policy_uplink
+	run vfw -c "$POLICY" apply
+	assert_success
+	log=$(nl_log)
+	[ -n "$log" ]
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output 'no changes: the host matches the policy'
+	assert_stderr_empty
+	assert_equal "$(nl_log)" "$log"
+	[ "$(tree_sum)" = "$before" ]
+}
+
+@test "apply with an invalid policy changes nothing and exits 1" {
+	host_two_vfio_vfs
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+vlan = 100
+[pf other]
+device = enp2s0
+vfs = 1
+trust = maybe
+EOF
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 1
+	assert_output ''
+	assert_stderr_line "$POLICY:8: invalid trust 'maybe' (on or off)"
+	assert_stderr_contains 'nothing changed'
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+	# --dry-run validates the same way.
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run
+	assert_failure 1
+	assert_output ''
+}
+
+@test "apply: vfs above sriov_totalvfs is refused for that PF before any write, exit 3" {
+	host_two_vfio_vfs
+	fake_pf 0000:03:00.0 enp3s0 4 0
+	policy <<'EOF'
+[pf big]
+device = enp3s0
+vfs = 8
+[pf uplink]
+device = enp1s0
+vfs = 2
+trust = on
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line 'big: vfs 8 is above sriov_totalvfs 4 of 0000:03:00.0; PF left alone'
+	[ "$(sysfs bus/pci/devices/0000:03:00.0/sriov_numvfs)" = 0 ]
+	[ "$(sysfs bus/pci/devices/0000:03:00.0/sriov_drivers_autoprobe)" = 1 ]
+	refute_line --partial 'big'
+	run grep -c enp3s0 "$NL/log"
+	assert_output 0
+	# The other PF is still converged.
+	run grep -c '^enp1s0 vf[01] trust on$' "$NL/log"
+	assert_output 2
+}
+
+@test "apply: a count change N->M writes sriov_numvfs (ending at M) and autoprobe 0 for vfio-pci" {
+	fake_pf $PF enp1s0 7 2
+	# The kernel would create virtfn2/3 on the write: they are here already.
+	fake_vfs $PF 4 vfio-pci
+	echo 2 >"$DEV/sriov_numvfs"
+	fake_vf_state enp1s0 0
+	fake_vf_state enp1s0 1
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 4
+mac = none
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line --index 0 'uplink: sriov_drivers_autoprobe 1 -> 0'
+	assert_line --index 1 'uplink: vfs 2 -> 4'
+	assert_line --regexp '^[0-9]+ changes made$'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 4 ]
+	[ "$(sysfs bus/pci/devices/$PF/sriov_drivers_autoprobe)" = 0 ]
+	# New VFs already on vfio-pci need no rebind (plan.c drift of unknown VFs).
+	refute_line --partial 'vf-driver vfio-pci -> vfio-pci'
+	# The new VFs (re-read after the count change) got their settings.
+	grep -q '^enp1s0 vf3 spoofchk on$' "$NL/log"
+	grep -q '^vf3 .*spoofchk=1 ' "$NL/enp1s0"
+}
+
+@test "apply: creating VFs 0->2, then removing them 2->0" {
+	fake_pf $PF enp1s0 7 0
+	fake_vfs $PF 2 none
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+vf-driver = kernel
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_line 'uplink: vfs 0 -> 2'
+	refute_line --partial 'sriov_drivers_autoprobe'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+	# kernel driver: autoprobe stays 1, VFs probed by clearing driver_override.
+	[ "$(sysfs bus/pci/devices/$PF/sriov_drivers_autoprobe)" = 1 ]
+	assert_line 'uplink vf0: vf-driver none -> kernel'
+	[ "$(cat "$SYS/bus/pci/devices/$VF0/driver_override")" = "" ]
+
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 0
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output - <<'EOF'
+uplink: vfs 2 -> 0
+1 change made
+EOF
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 0 ]
+}
+
+@test "apply: an unbound VF is bound to vfio-pci through driver_override" {
+	fake_pf $PF enp1s0 7 1
+	fake_vf $PF 0 "$VF0" none 30
+	fake_vf_state enp1s0 0 mac=02:00:00:00:00:10
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 1
+mac = none
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output - <<'EOF'
+uplink vf0: vf-driver none -> vfio-pci
+1 change made
+EOF
+	[ "$(cat "$SYS/bus/pci/devices/$VF0/driver_override")" = vfio-pci ]
+	[ "$(cat "$SYS/bus/pci/drivers_probe")" = "$VF0" ]
+	[ ! -e "$NL/log" ]
+}
+
+@test "apply: a VF in use by a VM blocks a count change unless --force" {
+	fake_pf $PF enp1s0 7 2
+	fake_vfs $PF 4 vfio-pci
+	echo 2 >"$DEV/sriov_numvfs"
+	fake_vf_state enp1s0 0
+	fake_vf_state enp1s0 1
+	fake_in_use 30 4242 qemu-kvm
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 4
+EOF
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line "uplink: vf0 ($VF0) is in use by pid 4242 (qemu-kvm); changing vfs 2 -> 4 would destroy it (--force to do it anyway); PF left alone"
+	refute_line --partial 'vfs 2 -> 4'
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+
+	run --separate-stderr vfw -c "$POLICY" apply --force
+	assert_success
+	assert_line 'uplink: vfs 2 -> 4'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 4 ]
+}
+
+@test "apply: a VF recorded as a libvirt domain's blocks a count change" {
+	host_two_vfio_vfs
+	fake_owner "$VF1" web1
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 1
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_contains "vf1 ($VF1) is in use by domain web1"
+	assert_stderr_contains '--force'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+}
+
+@test "apply: a VF in use keeps its mac and vlan, the other VF is converged" {
+	host_two_vfio_vfs
+	fake_in_use 30 777
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+vlan = 100
+trust = on
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_stderr_line 'uplink: 1 VF in use by a VM keep their driver, mac and vlan until released'
+	refute_line --regexp '^uplink vf0: (mac|vlan)'
+	assert_line 'uplink vf0: trust off -> on'
+	assert_line 'uplink vf1: vlan 0 -> 100 qos 0 802.1Q'
+	grep -q '^vf0 mac=00:00:00:00:00:00 vlan=0 .* trust=1 ' "$NL/enp1s0"
+	grep -q '^vf1 mac=.* vlan=100 ' "$NL/enp1s0"
+}
+
+@test "apply: a PF of the policy that is absent is skipped with a notice, exit 0" {
+	host_two_vfio_vfs
+	policy <<'EOF'
+[pf gone]
+device = 0000:09:00.0
+vfs = 4
+[pf uplink]
+device = enp1s0
+vfs = 2
+trust = on
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_stderr_line "gone: device '0000:09:00.0' not present, skipped"
+	assert_line 'uplink vf0: trust off -> on'
+	[ ! -e "$SYS/bus/pci/devices/0000:09:00.0" ]
+}
+
+# Two managed PFs and one unmanaged: naming one must touch that one only.
+two_pfs() {
+	host_two_vfio_vfs
+	fake_pf 0000:02:00.0 enp2s0 7 1
+	fake_vfs 0000:02:00.0 1 vfio-pci
+	fake_vf_state enp2s0 0
+	fake_pf 0000:03:00.0 enp3s0 7 1
+	fake_vfs 0000:03:00.0 1 vfio-pci
+	fake_vf_state enp3s0 0
+	policy <<'EOF'
+[defaults]
+trust = on
+[pf uplink]
+device = enp1s0
+vfs = 2
+[pf second]
+device = 0000:02:00.0
+vfs = 1
+EOF
+}
+
+@test "apply PF: named by interface, PCI address, sysfs path or MAC, only that PF changes" {
+	two_pfs
+	for spec in enp1s0 0000:01:00.0 /sys/bus/pci/devices/0000:01:00.0 /sys/class/net/enp1s0 \
+		/sys/class/net/enp1s0/ "$(pf_mac enp1s0)"; do
+		rm -f "$NL/log" "$NL/enp1s0"
+		fake_vf_state enp1s0 0
+		fake_vf_state enp1s0 1
+		run --separate-stderr vfw -c "$POLICY" apply "$spec"
+		assert_success
+		assert_line 'uplink vf0: trust off -> on'
+		refute_line --partial 'second'
+		run grep -vc '^enp1s0 ' "$NL/log"
+		assert_output 0
+		run grep -c '^enp1s0 vf[01] trust on$' "$NL/log"
+		assert_output 2
+	done
+	[ "$(cat "$NL/enp2s0")" = "vf0 mac=00:00:00:00:00:00 vlan=0 qos=0 proto=802.1Q spoofchk=1 trust=0 link=0 max=0 min=0 rss=0" ]
+}
+
+@test "apply PF: the second PF named by its PCI address" {
+	two_pfs
+	run --separate-stderr vfw -c "$POLICY" apply 0000:02:00.0
+	assert_success
+	assert_line 'second vf0: trust off -> on'
+	refute_line --partial 'uplink'
+	run grep -vc '^enp2s0 ' "$NL/log"
+	assert_output 0
+}
+
+@test "apply PF: an unmanaged PF named is left alone" {
+	two_pfs
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" apply enp3s0
+	assert_success
+	assert_stderr_line 'enp3s0 (0000:03:00.0): not in the policy, left alone'
+	assert_output 'no changes: the host matches the policy'
+	[ ! -e "$NL/log" ]
+	[ "$(tree_sum)" = "$before" ]
+}
+
+@test "apply PF: a PF that does not exist is an error, nothing changed" {
+	two_pfs
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" apply enp9s0
+	assert_failure 3
+	assert_stderr_line "vfwarden: no SR-IOV PF 'enp9s0' on this host"
+	[ ! -e "$NL/log" ]
+	[ "$(tree_sum)" = "$before" ]
+}
+
+@test "apply: link-state refused by the driver is reported, the rest is applied, exit 3" {
+	host_two_vfio_vfs
+	fake_reject enp1s0 link-state
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+vlan = 7
+link-state = enable
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line 'uplink vf0 link-state: not supported by igb'
+	assert_stderr_line 'uplink vf1 link-state: not supported by igb'
+	assert_line 'uplink vf0: vlan 0 -> 7 qos 0 802.1Q'
+	assert_line 'uplink vf1: vlan 0 -> 7 qos 0 802.1Q'
+	refute_line --partial 'link-state'
+	run grep -c 'link-state' "$NL/log"
+	assert_output 0
+	grep -q '^vf0 .*vlan=7 .*link=0 ' "$NL/enp1s0"
+	grep -q '^vf1 .*vlan=7 .*link=0 ' "$NL/enp1s0"
+	run grep -c ' mac ' "$NL/log"
+	assert_output 2
+}
+
+@test "apply: mac = auto is the documented hash of the PF's MAC and the index" {
+	host_two_vfio_vfs
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+EOF
+	m0=$(auto_mac 52:54:00:12:34:01 0)
+	m1=$(auto_mac 52:54:00:12:34:01 1)
+	[ "$m0" != "$m1" ]
+	run vfw -c "$POLICY" apply
+	assert_success
+	assert_line "uplink vf0: mac 00:00:00:00:00:00 -> $m0"
+	assert_line "uplink vf1: mac 00:00:00:00:00:00 -> $m1"
+	grep -qx "vf0 mac=$m0 .*" "$NL/enp1s0"
+	grep -qx "vf1 mac=$m1 .*" "$NL/enp1s0"
+	# Locally administered unicast.
+	(( (16#${m0:0:2} & 3) == 2 ))
+}
+
+@test "apply: mac = auto is the same on two runs and two hosts with the same PF MAC" {
+	host_two_vfio_vfs
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+EOF
+	run vfw -c "$POLICY" apply
+	assert_success
+	first=$(grep -o 'mac=[^ ]*' "$NL/enp1s0")
+	# Drift the MACs away, converge again: the same ones come back.
+	fake_vf_state enp1s0 0 mac=02:00:00:00:00:99
+	fake_vf_state enp1s0 1
+	run vfw -c "$POLICY" apply
+	assert_success
+	[ "$(grep -o 'mac=[^ ]*' "$NL/enp1s0")" = "$first" ]
+
+	# Another host: other PCI address, other name, same permanent MAC.
+	ROOT=$BATS_TEST_TMPDIR/host2 SYS=$BATS_TEST_TMPDIR/host2/sys NL=$BATS_TEST_TMPDIR/host2/netlink
+	export VFWARDEN_TEST_ROOT=$ROOT
+	mkdir -p "$SYS/bus/pci/devices" "$SYS/class/net" "$NL" "$ROOT/proc" "$ROOT/run"
+	: >"$SYS/bus/pci/drivers_probe"
+	fake_driver vfio-pci
+	FAKE_PF_MAC=52:54:00:12:34:01 fake_pf 0000:41:00.1 eno7 7 2
+	fake_vfs 0000:41:00.1 2 vfio-pci
+	fake_vf_state eno7 0
+	fake_vf_state eno7 1
+	policy <<'EOF'
+[pf uplink]
+device = eno7
+vfs = 2
+EOF
+	run vfw -c "$POLICY" apply
+	assert_success
+	[ "$(grep -o 'mac=[^ ]*' "$NL/eno7")" = "$first" ]
+
+	# A different PF MAC gives different ones.
+	FAKE_PF_MAC=52:54:00:12:34:02 fake_pf 0000:41:00.1 eno7 7 2
+	run vfw -c "$POLICY" apply
+	assert_success
+	m0=$(auto_mac 52:54:00:12:34:02 0)
+	grep -qx "vf0 mac=$m0 .*" "$NL/eno7"
+	[ "$(grep -o 'mac=[^ ]*' "$NL/eno7")" != "$first" ]
+}
+
+@test "apply: a PF that is down is brought up before VFs are set" {
+	host_two_vfio_vfs
+	echo 0x1002 >"$SYS/class/net/enp1s0/flags"
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+mac = none
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output - <<'EOF'
+uplink: link down -> up
+1 change made
+EOF
+	[ "$(nl_log)" = 'enp1s0 up' ]
+	[ "$(cat "$SYS/class/net/enp1s0/flags")" = 0x1003 ]
+}
+
+@test "apply: another vfwarden holding the lock makes apply give up, exit 4" {
+	command -v flock >/dev/null || skip "no flock(1)"
+	host_two_vfio_vfs
+	policy_uplink
+	mkdir -p "$ROOT/run/vfwarden"
+	before=$(tree_sum)
+	run --separate-stderr flock "$ROOT/run/vfwarden/lock" "$VFWARDEN" -c "$POLICY" apply --lock-timeout 0
+	assert_failure 4
+	assert_stderr_contains "another vfwarden holds $ROOT/run/vfwarden/lock"
+	assert_stderr_contains 'nothing changed'
+	[ ! -e "$NL/log" ]
+	[ "$(tree_sum)" = "$before" ]
+	# --dry-run needs no lock.
+	run --separate-stderr flock "$ROOT/run/vfwarden/lock" "$VFWARDEN" -c "$POLICY" apply --dry-run
+	assert_success
+}
