@@ -104,8 +104,9 @@ check-vm: $(B)/vfwarden
 	tests/vm/setup
 	@for t in tests/vm/*.bats; do \
 		n=$$(basename $$t .bats); opts=$$(sed -n 's/^# vm-options: *//p' $$t); \
+		setup=$$(sed -n 's/^# vm-setup: *//p' $$t); \
 		echo "# vm: $$t $$opts"; \
-		tests/vm/run $$opts -- bats --tap $$t | tee $(RESULTS)/vm-$$n.tap; \
+		VFWARDEN_VM_SETUP=$$setup tests/vm/run $$opts -- bats --tap $$t | tee $(RESULTS)/vm-$$n.tap; \
 	done
 
 clean:

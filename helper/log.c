@@ -12,7 +12,8 @@ static bool use_syslog;
 
 void log_open(void)
 {
-	use_syslog = !isatty(STDERR_FILENO) && !getenv("VFWARDEN_TEST_ROOT");
+	/* Under systemd stderr already is the journal (JOURNAL_STREAM): no second copy. */
+	use_syslog = !isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") && !getenv("VFWARDEN_TEST_ROOT");
 	if (use_syslog)
 		openlog("vfwarden", LOG_PID, LOG_DAEMON);
 }

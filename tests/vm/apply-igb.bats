@@ -1,0 +1,276 @@
+#!/usr/bin/env bats
+# vm-options: --nics 2
+# The core on a real kernel: emulated igb (82576) PFs behind an emulated
+# Intel IOMMU. Every result is read back from sysfs and rtnetlink.
+
+load helpers
+
+setup() {
+	vm_setup
+	vm_reset
+}
+
+@test "apply creates VFs, binds vfio-pci with autoprobe off, sets attributes" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 4
+[vf a 1]
+mac = 02:11:22:33:44:55
+vlan = 100
+qos = 2
+[vf a 2]
+spoofchk = off
+trust = on
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "a: vfs 0 -> 4"
+	assert_equal "$(numvfs "$PF0_PCI")" 4
+	assert_equal "$(autoprobe "$PF0_PCI")" 0
+	for i in 0 1 2 3; do
+		assert_equal "$(vf_driver "$PF0_PCI" $i)" vfio-pci
+		[ ! -e "/sys/bus/pci/devices/$(vf_pci "$PF0_PCI" $i)/net" ]
+	done
+	assert_equal "$(vf_attr "$PF0" 1 mac)" 02:11:22:33:44:55
+	assert_equal "$(vf_attr "$PF0" 1 vlan)" 100
+	assert_equal "$(vf_attr "$PF0" 1 qos)" 2
+	assert_equal "$(vf_attr "$PF0" 2 spoofchk)" false
+	assert_equal "$(vf_attr "$PF0" 2 trust)" true
+	assert_equal "$(vf_attr "$PF0" 0 spoofchk)" true
+	assert_equal "$(vf_attr "$PF0" 0 trust)" false
+	assert_equal "$(vf_attr "$PF0" 0 vlan)" 0
+	# the other PF is not in the policy: untouched
+	assert_equal "$(numvfs "$PF1_PCI")" 0
+}
+
+@test "mac = auto is the documented hash of the permanent MAC and index" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 3
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	perm=$(perm_mac "$PF0")
+	for i in 0 1 2; do
+		assert_equal "$(vf_attr "$PF0" $i mac)" "$(auto_mac "$perm" $i)"
+	done
+	# the same after the VFs are gone and made again, as on the next boot
+	echo 0 > /sys/bus/pci/devices/$PF0_PCI/sriov_numvfs
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 2 mac)" "$(auto_mac "$perm" 2)"
+}
+
+@test "a second apply makes zero writes and says so; --dry-run writes nothing" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+vlan = 7
+[pf b]
+device = $PF1_PCI
+vfs = 1
+vf-driver = kernel
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "no changes"
+	assert_equal "$(count_writes "$VFWARDEN" -c "$POLICY" apply)" 0
+
+	echo 0 > /sys/bus/pci/devices/$PF0_PCI/sriov_numvfs
+	run "$VFWARDEN" -c "$POLICY" apply --dry-run
+	assert_success
+	assert_output --partial "a: vfs 0 -> 2"
+	assert_output --partial "dry run"
+	assert_equal "$(numvfs "$PF0_PCI")" 0
+	assert_equal "$(count_writes "$VFWARDEN" -c "$POLICY" apply --dry-run)" 0
+}
+
+@test "the VF count changes N -> M through 0" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 4
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	sed -i 's/vfs = 4/vfs = 2/' "$POLICY"
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "a: vfs 4 -> 2"
+	assert_equal "$(numvfs "$PF0_PCI")" 2
+	assert_equal "$(vf_driver "$PF0_PCI" 1)" vfio-pci
+}
+
+@test "a VF whose vfio group is open is never destroyed without --force" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 3
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	g=$(vf_group "$PF0_PCI" 1)
+	sleep 300 3<> /dev/vfio/$g &
+	holder=$!
+	sed -i 's/vfs = 3/vfs = 1/' "$POLICY"
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_failure 3
+	assert_output --partial "in use by pid $holder"
+	assert_equal "$(numvfs "$PF0_PCI")" 3
+	kill $holder; wait $holder 2>/dev/null || true
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(numvfs "$PF0_PCI")" 1
+}
+
+@test "--force changes the count even with a VF in use" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+EOF
+	"$VFWARDEN" -c "$POLICY" apply
+	g=$(vf_group "$PF0_PCI" 0)
+	sleep 300 3<> /dev/vfio/$g &
+	holder=$!
+	sed -i 's/vfs = 2/vfs = 3/' "$POLICY"
+	run "$VFWARDEN" -c "$POLICY" apply --force
+	kill $holder; wait $holder 2>/dev/null || true
+	assert_success
+	assert_equal "$(numvfs "$PF0_PCI")" 3
+}
+
+@test "vfs above sriov_totalvfs is refused before any write" {
+	assert_equal "$(cat /sys/bus/pci/devices/$PF0_PCI/sriov_totalvfs)" 7
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 8
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_failure 3
+	assert_output --partial "above sriov_totalvfs 7"
+	assert_equal "$(numvfs "$PF0_PCI")" 0
+}
+
+@test "igb refuses link-state and 802.1ad: named per VF and attribute, the rest applied" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+trust = on
+[vf a 0]
+link-state = disable
+vlan = 30
+[vf a 1]
+vlan = 40
+vlan-proto = 802.1ad
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_failure 3
+	assert_output --partial "a vf0 link-state: not supported by igb"
+	assert_output --partial "a vf1 vlan-proto:"
+	assert_equal "$(vf_attr "$PF0" 0 vlan)" 30
+	assert_equal "$(vf_attr "$PF0" 0 trust)" true
+	assert_equal "$(vf_attr "$PF0" 1 trust)" true
+	assert_equal "$(vf_attr "$PF0" 0 link_state)" auto
+}
+
+@test "max-tx-rate is applied once the igb PF link is up" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+[vf a 1]
+max-tx-rate = 100
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(cat /sys/class/net/$PF0/operstate)" up
+	assert_equal "$(vf_attr "$PF0" 1 max_tx)" 100
+	assert_equal "$(vf_attr "$PF0" 0 max_tx)" 0
+}
+
+@test "vf-driver = kernel: autoprobe on, igbvf bound, its netdev has the policy MAC" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+vf-driver = kernel
+[vf a 1]
+mac = 02:aa:bb:cc:dd:01
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(autoprobe "$PF0_PCI")" 1
+	assert_equal "$(vf_driver "$PF0_PCI" 1)" igbvf
+	net=$(ls /sys/bus/pci/devices/$(vf_pci "$PF0_PCI" 1)/net)
+	assert_equal "$(cat /sys/class/net/$net/address)" 02:aa:bb:cc:dd:01
+	# moving to vfio-pci rebinds without recreating
+	sed -i 's/vf-driver = kernel/vf-driver = vfio-pci/' "$POLICY"
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(vf_driver "$PF0_PCI" 0)" vfio-pci
+	assert_equal "$(vf_driver "$PF0_PCI" 1)" vfio-pci
+}
+
+@test "apply PF... converges only the PFs named (by PCI address, sysfs path)" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 1
+[pf b]
+device = $PF1
+vfs = 1
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply "$PF1_PCI"
+	assert_success
+	assert_equal "$(numvfs "$PF0_PCI")" 0
+	assert_equal "$(numvfs "$PF1_PCI")" 1
+	run "$VFWARDEN" -c "$POLICY" apply "/sys/class/net/$PF0"
+	assert_success
+	assert_equal "$(numvfs "$PF0_PCI")" 1
+}
+
+@test "an invalid policy changes nothing on the host" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+vlan = 4096
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_failure 1
+	assert_output --partial "$POLICY:4: invalid vlan '4096'"
+	assert_equal "$(numvfs "$PF0_PCI")" 0
+}
+
+@test "status reports the kernel's state and drift" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+vlan = 5
+EOF
+	"$VFWARDEN" -c "$POLICY" apply
+	ip link set "$PF0" vf 1 vlan 6
+	run "$VFWARDEN" -c "$POLICY" status --json
+	assert_success
+	echo "$output" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+pf = [p for p in d["pfs"] if p["label"] == "a"][0]
+assert pf["numvfs"] == 2, pf
+assert pf["vfs"][0]["vlan"] == 5 and pf["vfs"][0]["drift"] == [], pf["vfs"][0]
+assert pf["vfs"][1]["vlan"] == 6 and pf["vfs"][1]["drift"] == ["vlan"], pf["vfs"][1]
+assert pf["vfs"][0]["driver"] == "vfio-pci"
+'
+	run "$VFWARDEN" -c "$POLICY" status
+	assert_success
+	assert_line --regexp "^a +$PF0 .* 6/0/802.1Q\* .* vlan$"
+}

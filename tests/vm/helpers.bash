@@ -1,0 +1,97 @@
+# Helpers for the real-kernel bats tests (run inside the guest by tests/vm/run).
+# Everything here reads the kernel back (sysfs, rtnetlink through iproute2);
+# nothing trusts vfwarden's own output.
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+
+VFWARDEN=${VFWARDEN:-/usr/local/sbin/vfwarden}
+
+vm_setup() {
+	[ "${VFWARDEN_VM:-}" = 1 ] || skip "runs inside tests/vm/run only"
+	read -r -a PFS <<< "$VFWARDEN_VM_PFS"
+	read -r -a PF_ADDRS <<< "$VFWARDEN_VM_PF_ADDRS"
+	PF0=${PFS[0]} PF0_PCI=${PF_ADDRS[0]}
+	PF1=${PFS[1]:-} PF1_PCI=${PF_ADDRS[1]:-}
+	POLICY=$BATS_TEST_TMPDIR/policy.conf
+}
+
+# Put every PF back to no VFs, unbound overrides and autoprobe on.
+vm_reset() {
+	local pci
+	for pci in "${PF_ADDRS[@]}"; do
+		echo 0 > /sys/bus/pci/devices/$pci/sriov_numvfs
+		echo 1 > /sys/bus/pci/devices/$pci/sriov_drivers_autoprobe
+	done
+	rm -rf /run/vfwarden
+}
+
+policy() {
+	cat > "$POLICY"
+	chmod 0644 "$POLICY"
+}
+
+numvfs() { cat /sys/bus/pci/devices/$1/sriov_numvfs; }
+autoprobe() { cat /sys/bus/pci/devices/$1/sriov_drivers_autoprobe; }
+vf_pci() { basename "$(readlink /sys/bus/pci/devices/$1/virtfn$2)"; }
+vf_driver() {
+	local l=/sys/bus/pci/devices/$(vf_pci "$1" "$2")/driver
+	if [ -e "$l" ]; then basename "$(readlink "$l")"; else echo none; fi
+}
+vf_group() { basename "$(readlink /sys/bus/pci/devices/$(vf_pci "$1" "$2")/iommu_group)"; }
+
+# One field of VF $2 of PF netdev $1 from `ip -j -d link show`, as rtnetlink
+# reports it: mac vlan qos proto spoofchk trust link_state max_tx min_tx rss
+vf_attr() {
+	ip -j -d link show dev "$1" | python3 -c '
+import json, sys
+idx, key = int(sys.argv[1]), sys.argv[2]
+link = json.load(sys.stdin)[0]
+vf = [v for v in link.get("vfinfo_list", []) if v["vf"] == idx][0]
+vl = (vf.get("vlan_list") or [{}])[0]
+val = {
+    "mac": vf.get("address"),
+    "vlan": vl.get("vlan", 0),
+    "qos": vl.get("qos", 0),
+    "proto": vl.get("protocol", "802.1Q"),
+    "spoofchk": vf.get("spoofchk"),
+    "trust": vf.get("trust"),
+    "link_state": vf.get("link_state"),
+    "max_tx": vf.get("rate", {}).get("max_tx"),
+    "min_tx": vf.get("rate", {}).get("min_tx"),
+    "rss": vf.get("query_rss_en"),
+}[key]
+print(str(val).lower() if isinstance(val, bool) else val)
+' "$2" "$3"
+}
+
+# mac = auto, computed here from the documented formula, not by vfwarden.
+auto_mac() {
+	python3 - "$1" "$2" <<'PY'
+import sys
+pf = bytes(int(x, 16) for x in sys.argv[1].split(":"))
+idx = int(sys.argv[2])
+h = 0xcbf29ce484222325
+for b in pf + idx.to_bytes(2, "big"):
+    h ^= b
+    h = (h * 0x100000001b3) & 0xffffffffffffffff
+m = bytearray(h.to_bytes(8, "big")[:6])
+m[0] = (m[0] & 0xfc) | 0x02
+print(":".join("%02x" % b for b in m))
+PY
+}
+
+# The permanent MAC: iproute2 shows permaddr only when it differs from address.
+perm_mac() {
+	ip -j link show dev "$1" | python3 -c '
+import json, sys
+l = json.load(sys.stdin)[0]
+print(l.get("permaddr", l["address"]))'
+}
+
+# Count the writes a command makes: sysfs opened for writing and rtnetlink
+# link changes, as strace sees them.
+count_writes() {
+	local log=$BATS_TEST_TMPDIR/strace.log
+	strace -f -qq -e trace=openat,sendmsg,sendto -o "$log" "$@" > /dev/null 2>&1
+	grep -cE 'openat\(.*"/sys/[^"]*", O_WRONLY|RTM_NEWLINK|RTM_SETLINK' "$log" || true
+}

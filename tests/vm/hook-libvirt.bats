@@ -1,0 +1,154 @@
+#!/usr/bin/env bats
+# vm-options: --nics 2 --libvirt
+# The libvirt hook for real: libvirtd in the guest starts a (disk-less)
+# nested domain whose <interface type='hostdev'>/<hostdev> is an igb VF and
+# fires /etc/libvirt/hooks/qemu.d/vfwarden. Results are read from the kernel.
+
+load helpers
+
+setup() {
+	vm_setup
+	[ "${VFWARDEN_VM_LIBVIRT:-0}" = 1 ] || skip "needs tests/vm/run --libvirt"
+	vm_reset
+	POLICY=/etc/vfwarden/vfwarden.conf
+	mkdir -p /etc/vfwarden/conf.d
+}
+
+teardown() {
+	for d in $(virsh -q list --all --name 2>/dev/null); do
+		virsh -q destroy "$d" > /dev/null 2>&1 || true
+		virsh -q undefine "$d" > /dev/null 2>&1 || true
+	done
+}
+
+# domain NAME [DEVICE-XML...]: define a small disk-less domain.
+domain() {
+	local name=$1
+	shift
+	cat > "$BATS_TEST_TMPDIR/$name.xml" <<EOF
+<domain type='qemu'>
+  <name>$name</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='q35'>hvm</type></os>
+  <features><acpi/></features>
+  <devices>
+    $*
+  </devices>
+</domain>
+EOF
+	virsh -q define "$BATS_TEST_TMPDIR/$name.xml" > /dev/null
+}
+
+# PCI <address> of VF $2 of PF $1
+vf_address() {
+	local p
+	p=$(vf_pci "$1" "$2")
+	echo "<address type='pci' domain='0x${p:0:4}' bus='0x${p:5:2}' slot='0x${p:8:2}' function='0x${p:11:1}'/>"
+}
+
+@test "prepare: the VF is bound to vfio-pci with the policy's settings and the XML's MAC and VLAN" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+vlan = 10
+[vf a 1]
+trust = on
+spoofchk = off
+EOF
+	"$VFWARDEN" apply
+	vf=$(vf_pci "$PF0_PCI" 1)
+	domain vm1 "<interface type='hostdev' managed='yes'><mac address='52:54:00:aa:bb:01'/><source>$(vf_address "$PF0_PCI" 1)</source><vlan><tag id='42'/></vlan></interface>"
+	run virsh -q start vm1
+	assert_success
+	assert_equal "$(vf_driver "$PF0_PCI" 1)" vfio-pci
+	assert_equal "$(vf_attr "$PF0" 1 mac)" 52:54:00:aa:bb:01
+	assert_equal "$(vf_attr "$PF0" 1 vlan)" 42
+	assert_equal "$(vf_attr "$PF0" 1 trust)" true
+	assert_equal "$(vf_attr "$PF0" 1 spoofchk)" false
+	run cat "/run/vfwarden/vf/$vf"
+	assert_line "domain=vm1"
+	run "$VFWARDEN" status --json
+	assert_success
+	echo "$output" | python3 -c '
+import json, sys
+vf = [v for p in json.load(sys.stdin)["pfs"] if p["label"] == "a" for v in p["vfs"] if v["index"] == 1][0]
+assert vf["owner"] == "domain vm1" and vf["in_use"], vf'
+
+	# stop: back to the policy, nothing the VM set left behind
+	run virsh -q destroy vm1
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 1 mac)" "$(auto_mac "$(perm_mac "$PF0")" 1)"
+	assert_equal "$(vf_attr "$PF0" 1 vlan)" 10
+	assert_equal "$(vf_attr "$PF0" 1 trust)" true
+	assert_equal "$(vf_driver "$PF0_PCI" 1)" vfio-pci
+	[ ! -e "/run/vfwarden/vf/$vf" ]
+}
+
+@test "prepare creates missing VFs for a <hostdev> of a managed PF" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+EOF
+	"$VFWARDEN" apply
+	addr=$(vf_address "$PF0_PCI" 0)
+	# VFs gone (driver reload, someone wrote 0): the hook makes them again
+	echo 0 > /sys/bus/pci/devices/$PF0_PCI/sriov_numvfs
+	domain vm2 "<hostdev mode='subsystem' type='pci' managed='yes'><source>$addr</source></hostdev>"
+	run virsh -q start vm2
+	assert_success
+	assert_equal "$(vf_driver "$PF0_PCI" 0)" vfio-pci
+	assert_equal "$(vf_attr "$PF0" 0 mac)" "$(auto_mac "$(perm_mac "$PF0")" 0)"
+	virsh -q destroy vm2
+}
+
+@test "a VF that cannot be prepared as the policy says refuses the start with one clear line" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 1
+link-state = enable
+EOF
+	"$VFWARDEN" apply || true
+	domain vm3 "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 0)</source></hostdev>"
+	run virsh -q start vm3
+	assert_failure
+	assert_output --partial "link-state: not supported by igb"
+	run virsh -q domstate vm3
+	assert_output "shut off"
+}
+
+@test "a broken policy refuses VMs on managed VFs and never blocks the others" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 1
+EOF
+	"$VFWARDEN" apply
+	domain plain ""
+	domain onvf "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 0)</source></hostdev>"
+	echo "vlan = 4096" >> "$POLICY"
+	run virsh -q start plain
+	assert_success
+	run virsh -q start onvf
+	assert_failure
+	assert_output --partial "$POLICY:4: invalid vlan '4096'"
+}
+
+@test "a VF of a PF the policy does not name is left to libvirt" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 1
+EOF
+	"$VFWARDEN" apply
+	echo 1 > /sys/bus/pci/devices/$PF1_PCI/sriov_numvfs
+	ip link set "$PF1" vf 0 trust on
+	domain other "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF1_PCI" 0)</source></hostdev>"
+	run virsh -q start other
+	assert_success
+	assert_equal "$(vf_attr "$PF1" 0 trust)" true
+	[ ! -e "/run/vfwarden/vf/$(vf_pci "$PF1_PCI" 0)" ]
+}

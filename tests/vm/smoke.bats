@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# Real-kernel smoke test of the VM itself: igb SR-IOV, IOMMU groups, vfio.
+#   tests/vm/run -- bats --tap tests/vm/smoke.bats      (default --nics 2)
+
+load '/usr/lib/bats/bats-support/load'
+load '/usr/lib/bats/bats-assert/load'
+load 'lib/vm'
+
+setup() {
+	vm_require
+}
+
+teardown() {
+	vm_reset_vfs
+}
+
+@test "the igb PFs are present, named and addressed as documented" {
+	run vm_pfs
+	assert_success
+	[ "${#lines[@]}" -ge 1 ]
+	i=0
+	for pf in $VFWARDEN_VM_PFS; do
+		assert_equal "$pf" "eth$i"
+		assert_equal "$(pci_of "$pf")" "$(printf '0000:%02x:00.0' $((i + 1)))"
+		assert_equal "$(driver_of "$(pci_of "$pf")")" igb
+		assert_equal "$(cat "/sys/class/net/$pf/address")" "$(printf '52:54:00:12:34:%02x' $((i + 1)))"
+		assert_equal "$(cat "/sys/class/net/$pf/device/vendor")" 0x8086
+		assert_equal "$(cat "/sys/class/net/$pf/device/device")" 0x10c9
+		i=$((i + 1))
+	done
+	run cat /run/vfwarden-vm/pfs
+	assert_line --index 0 "eth0 0000:01:00.0"
+}
+
+@test "each PF offers 7 VFs and has none yet" {
+	for pf in $VFWARDEN_VM_PFS; do
+		assert_equal "$(cat "/sys/class/net/$pf/device/sriov_totalvfs")" 7
+		assert_equal "$(cat "/sys/class/net/$pf/device/sriov_numvfs")" 0
+	done
+}
+
+@test "IOMMU groups are populated, one per PF" {
+	run ls /sys/kernel/iommu_groups
+	assert_success
+	[ "${#lines[@]}" -gt 2 ]
+	seen=
+	for pf in $VFWARDEN_VM_PFS; do
+		addr=$(pci_of "$pf")
+		g=$(iommu_group_of "$addr")
+		run ls "/sys/kernel/iommu_groups/$g/devices"
+		assert_output "$addr"
+		[[ " $seen " != *" $g "* ]]
+		seen="$seen $g"
+	done
+}
+
+@test "writing sriov_numvfs creates VFs, each in its own IOMMU group" {
+	pf=${VFWARDEN_VM_PFS%% *}
+	addr=$(pci_of "$pf")
+	echo 7 > "/sys/bus/pci/devices/$addr/sriov_numvfs"
+	assert_equal "$(cat "/sys/bus/pci/devices/$addr/sriov_numvfs")" 7
+	run vf_addrs "$addr"
+	assert_success
+	assert_equal "${#lines[@]}" 7
+	groups=()
+	for vf in "${lines[@]}"; do
+		assert_equal "$(basename "$(readlink -f "/sys/bus/pci/devices/$vf/physfn")")" "$addr"
+		assert_equal "$(cat "/sys/bus/pci/devices/$vf/device")" 0x10ca
+		g=$(iommu_group_of "$vf")
+		assert_equal "$(ls "/sys/kernel/iommu_groups/$g/devices")" "$vf"
+		groups+=("$g")
+	done
+	assert_equal "$(printf '%s\n' "${groups[@]}" | sort -u | wc -l)" 7
+	# The PF's netdev reports the VFs too (what 'ip link' shows).
+	run ip link show "$pf"
+	assert_line --partial "vf 6 "
+}
+
+@test "a VF binds to vfio-pci via driver_override and back" {
+	pf=${VFWARDEN_VM_PFS%% *}
+	addr=$(pci_of "$pf")
+	set_numvfs "$addr" 2
+	vf=$(vf_addrs "$addr" | head -n 1)
+	bind_driver "$vf" vfio-pci
+	assert_equal "$(driver_of "$vf")" vfio-pci
+	[ -c "/dev/vfio/$(iommu_group_of "$vf")" ]
+	bind_driver "$vf" ""
+	assert_equal "$(driver_of "$vf")" igbvf
+}
