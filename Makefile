@@ -78,6 +78,7 @@ check: deps
 	rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(MAKE) --no-print-directory check-unit
 	-$(MAKE) --no-print-directory check-bats
+	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 	-$(MAKE) --no-print-directory check-vm
 	sh tests/summary $(RESULTS)
 
@@ -109,7 +110,30 @@ check-vm: $(B)/vfwarden
 		VFWARDEN_VM_SETUP=$$setup tests/vm/run $$opts -- bats --tap $$t | tee $(RESULTS)/vm-$$n.tap; \
 	done
 
+# --- fuzzing (clang, libFuzzer + ASan + UBSan). FUZZ_SECONDS per target;
+# make check runs a short round, make fuzz a longer one. Crashes land in
+# tests/fuzz/crashes/ and belong in the corpus once fixed.
+FUZZ        = fuzz-policy fuzz-xml
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all -Ihelper $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_SRCS   = $(CORE:%=helper/%.c)
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(HDRS)
+	@mkdir -p $(B)/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+
+fuzz: $(FUZZ:%=$(B)/fuzz/%)
+	@mkdir -p $(RESULTS) tests/fuzz/crashes
+	@n=0; for f in $(FUZZ); do n=$$((n+1)); \
+		c=tests/fuzz/corpus-$${f#fuzz-}; w=$(B)/fuzz/work-$$f; mkdir -p $$w; \
+		if $(B)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
+			-artifact_prefix=tests/fuzz/crashes/ $$w $$c > $(B)/fuzz/$$f.log 2>&1; then \
+			echo "ok $$n - $$f ran $(FUZZ_SECONDS)s: $$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' $(B)/fuzz/$$f.log) inputs, no crash"; \
+		else echo "not ok $$n - $$f crashed: see $(B)/fuzz/$$f.log"; tail -n 30 $(B)/fuzz/$$f.log | sed 's/^/# /'; fi; \
+	done | tee $(RESULTS)/fuzz.tap; echo "1..$(words $(FUZZ))" >> $(RESULTS)/fuzz.tap
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps install uninstall check check-unit check-bats check-vm clean
+.PHONY: all deps install uninstall check check-unit check-bats check-vm fuzz clean

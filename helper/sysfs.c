@@ -114,9 +114,9 @@ static void read_perm_mac(struct pf_live *pf)
 	if (!pf->ifname[0])
 		return;
 	if (!roots.test) {
-		struct {
+		union {
 			struct ethtool_perm_addr h;
-			uint8_t data[32];
+			uint8_t raw[sizeof(struct ethtool_perm_addr) + 32];
 		} epa = { .h = { .cmd = ETHTOOL_GPERMADDR, .size = 32 } };
 		struct ifreq ifr = { 0 };
 		_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -124,8 +124,8 @@ static void read_perm_mac(struct pf_live *pf)
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", pf->ifname);
 		ifr.ifr_data = (void *)&epa;
 		if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && epa.h.size == MAC_LEN &&
-		    !mac_is_zero(epa.data)) {
-			memcpy(pf->perm_mac, epa.data, MAC_LEN);
+		    !mac_is_zero(epa.h.data)) {
+			memcpy(pf->perm_mac, epa.h.data, MAC_LEN);
 			pf->have_perm_mac = true;
 			return;
 		}
