@@ -51,6 +51,15 @@ $(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(CORE_O)
 deps:
 	sh scripts/deps.sh
 
+# The emulated SR-IOV host: QEMU igb NICs, systemd, udev and libvirtd in a
+# throw-away guest, vfwarden installed and a policy in place before boot.
+demo: deps
+	$(MAKE) all
+	@echo "demo: preparing the emulated SR-IOV host (first time: downloads a Debian kernel)"
+	tests/vm/setup
+	@echo "demo: booting it (QEMU, 2 igb NICs, systemd, libvirtd)"
+	VFWARDEN_VM_SETUP=demo/setup tests/vm/run --nics 2 --systemd --libvirt -- demo/run
+
 install: all
 	install -D -m 0755 $(B)/vfwarden $(DESTDIR)$(SBINDIR)/vfwarden
 	install -D -m 0644 udev-rules/70-vfwarden.rules $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
@@ -136,4 +145,4 @@ fuzz: $(FUZZ:%=$(B)/fuzz/%)
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps install uninstall check check-unit check-bats check-vm fuzz clean
+.PHONY: all deps demo install uninstall check check-unit check-bats check-vm fuzz clean
