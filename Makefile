@@ -6,6 +6,7 @@ SYSCONFDIR ?= /etc
 DESTDIR    ?=
 UDEVRULESDIR ?= /usr/lib/udev/rules.d
 UNITDIR    ?= /usr/lib/systemd/system
+MANDIR     ?= $(DATADIR)/man
 
 CC      ?= cc
 PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0
@@ -70,6 +71,9 @@ install: all
 	ln -sf $(SBINDIR)/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d/vfwarden
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/vfwarden/conf.d
 	install -D -m 0644 conf/vfwarden.conf $(DESTDIR)$(DATADIR)/doc/vfwarden/vfwarden.conf.example
+	install -D -m 0644 README.md $(DESTDIR)$(DATADIR)/doc/vfwarden/README.md
+	install -D -m 0644 man/vfwarden.8 $(DESTDIR)$(MANDIR)/man8/vfwarden.8
+	install -D -m 0644 man/vfwarden.conf.5 $(DESTDIR)$(MANDIR)/man5/vfwarden.conf.5
 	test -e $(DESTDIR)$(SYSCONFDIR)/vfwarden/vfwarden.conf || \
 		install -m 0644 conf/vfwarden.conf $(DESTDIR)$(SYSCONFDIR)/vfwarden/vfwarden.conf
 
@@ -77,6 +81,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfwarden $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
 	rm -f $(DESTDIR)$(UNITDIR)/vfwarden.service $(DESTDIR)$(UNITDIR)/vfwarden@.service $(DESTDIR)$(UNITDIR)/vfwarden.path
 	rm -rf $(DESTDIR)$(DATADIR)/doc/vfwarden
+	rm -f $(DESTDIR)$(MANDIR)/man8/vfwarden.8 $(DESTDIR)$(MANDIR)/man5/vfwarden.conf.5
 	rm -f $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d/vfwarden
 
 # --- tests: every tier writes TAP into $(B)/results, tests/summary counts it

@@ -164,8 +164,6 @@ static void check_pf(struct doctor *d, struct pf_live *pf)
 	if (w_cur < w_max || (cs[0] && ms[0] && !streq(cs, ms)))
 		check(d, WARN, name, "move the NIC to a slot that gives it its full width and speed",
 		      "link x%lu at %s, the device can do x%lu at %s", w_cur, cs, w_max, ms);
-	else if (w_cur < 8 && w_max >= 8)
-		check(d, WARN, name, "use a PCIe x8 or wider slot", "link x%lu at %s", w_cur, cs);
 	else
 		check(d, OK, name, NULL, "link x%lu at %s", w_cur, cs);
 }
@@ -201,14 +199,24 @@ static void check_vf_groups(struct doctor *d, const struct pf_live *pf)
 		check(d, OK, name, NULL, "each of %u VFs is alone in its IOMMU group", pf->n_vf);
 }
 
+/* A path under /run (under $VFWARDEN_TEST_ROOT/run in tests): udev's and NetworkManager's state. */
+static int run_path(char *buf, size_t size, const char *rel)
+{
+	const char *slash = strrchr(roots.run, '/');
+
+	return path_join(buf, size, "%.*s/%s", slash ? (int)(slash - roots.run) : 0, roots.run, rel);
+}
+
 static void check_managers(struct doctor *d, const struct host *h)
 {
+	char nm[PATH_MAX];
+
 	unsigned managed = 0, vfnet = 0;
 
 	for (unsigned i = 0; i < h->n_pf; i++)
 		for (unsigned v = 0; v < h->pf[i].n_vf; v++) {
 			const struct vf_live *vf = &h->pf[i].vf[v];
-			char p[PATH_MAX], idx[16], line[256];
+			char p[PATH_MAX], idx[16], line[256], rel[64];
 			unsigned long ifindex;
 			_cleanup_fclose_ FILE *f = NULL;
 			bool unmanaged = false;
@@ -220,15 +228,15 @@ static void check_managers(struct doctor *d, const struct host *h)
 			    read_line_file(p, idx, sizeof(idx)) < 0 || parse_uint(idx, INT_MAX, &ifindex) < 0)
 				continue;
 			/* udev's database: the NM_UNMANAGED property from 70-vfwarden.rules */
-			snprintf(p, sizeof(p), "/run/udev/data/n%lu", ifindex);
-			if (!roots.test && (f = fopen(p, "re")))
+			snprintf(rel, sizeof(rel), "udev/data/n%lu", ifindex);
+			if (run_path(p, sizeof(p), rel) == 0 && (f = fopen(p, "re")))
 				while (fgets(line, sizeof(line), f))
 					unmanaged |= strncmp(line, "E:NM_UNMANAGED=1", 16) == 0;
 			managed += !unmanaged;
 		}
 	if (!vfnet)
 		check(d, OK, "network-managers", NULL, "no VF has a host netdev");
-	else if (managed && access("/run/NetworkManager", F_OK) == 0)
+	else if (managed && run_path(nm, sizeof(nm), "NetworkManager") == 0 && access(nm, F_OK) == 0)
 		check(d, WARN, "network-managers", "install vfwarden's udev rule (make install) and run: udevadm trigger -s net",
 		      "%u VF netdev%s without NM_UNMANAGED while NetworkManager runs", managed, managed == 1 ? "" : "s");
 	else
@@ -264,6 +272,10 @@ static int run(const struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (optind < argc) {
+		log_err("vfwarden doctor: unexpected argument '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
 	if (d.json)
 		d.checks = json_object_new_array();
 
@@ -286,6 +298,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 		check(&d, FAIL, "policy", "vfwarden check (every error with FILE:LINE)", "%s:%u: %s (%u error%s)",
 		      p.errors[0].at.file, p.errors[0].at.line, p.errors[0].msg, p.n_errors,
 		      p.n_errors == 1 ? "" : "s");
+	else if (r < 0)
+		check(&d, FAIL, "policy", NULL, "cannot read the policy: %s", strerror(-r));
 	else {
 		check(&d, OK, "policy", NULL, "valid, %u PF%s", p.n_pfs, p.n_pfs == 1 ? "" : "s");
 		for (unsigned i = 0; i < p.n_pfs; i++) {

@@ -18,6 +18,16 @@
 
 #define HOOK_LOCK_TIMEOUT_MS 30000
 
+/* Drain stdin to EOF: libvirt is still writing, and an early exit breaks its pipe. */
+static void drain_stdin(void)
+{
+	char sink[16384];
+	ssize_t r;
+
+	while ((r = read(STDIN_FILENO, sink, sizeof(sink))) > 0 || (r < 0 && errno == EINTR))
+		;
+}
+
 static int read_stdin(char **ret, size_t *len)
 {
 	size_t cap = 64 * 1024, n = 0;
@@ -32,6 +42,14 @@ static int read_stdin(char **ret, size_t *len)
 			char *nb;
 
 			if (cap >= HOOK_XML_MAX) {
+				char c;
+
+				/* Exactly HOOK_XML_MAX bytes is allowed: only one more is too many. */
+				while ((r = read(STDIN_FILENO, &c, 1)) < 0 && errno == EINTR)
+					;
+				if (r == 0)
+					break;
+				drain_stdin();
 				free(buf);
 				return -EFBIG;
 			}
@@ -123,6 +141,7 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release
 	struct converge_opts o = { .one_vf = true, .report = report_err, .ud = c };
 	struct converge_result res;
 	struct vf_conf conf;
+	char other[128];
 	unsigned idx;
 	int r, ret = 0;
 
@@ -167,10 +186,26 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release
 	}
 
 	pf_scan_users(&pf);
-	if (!release && pf.vf[idx].in_use && strncmp(pf.vf[idx].owner, "pid ", 4) == 0) {
+	/* A record of this or an older domain may be stale; an open vfio group is not. */
+	if (pf.vf[idx].holder[0]) {
+		if (release) {
+			log_notice("vfwarden: domain '%s': %s vf%u (%s) is in use by %s: left alone",
+				   c->owner, pol->label, idx, d->pci, pf.vf[idx].holder);
+			goto out;
+		}
 		log_err("vfwarden: domain '%s': %s vf%u (%s) is in use by %s", c->owner, pol->label, idx,
-			d->pci, pf.vf[idx].owner);
+			d->pci, pf.vf[idx].holder);
 		ret = -1;
+		goto out;
+	}
+	/*
+	 * libvirt runs 'release end' for a domain whose start failed, also when
+	 * the VF was refused because another domain has it: leave that one be.
+	 */
+	if (release && hook_record_owner(d->pci, other, sizeof(other)) == 0 &&
+	    !streq(other, c->owner)) {
+		log_notice("vfwarden: domain '%s': %s vf%u (%s) belongs to domain '%s': left alone",
+			   c->owner, pol->label, idx, d->pci, other);
 		goto out;
 	}
 	pf.vf[idx].in_use = false;
@@ -199,8 +234,7 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release
 		goto out;
 	}
 	if (res.failures && !release) {
-		log_err("vfwarden: domain '%s' refused: %s vf%u cannot be prepared as the policy says",
-			c->owner, pol->label, idx);
+		/* report_err() said which attribute, in the one line libvirt shows. */
 		ret = -1;
 		goto out;
 	}

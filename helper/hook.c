@@ -17,11 +17,23 @@
 
 static xmlDocPtr parse(const char *xml, size_t len)
 {
+	xmlDocPtr doc;
+
 	if (len > HOOK_XML_MAX)
 		return NULL;
-	return xmlReadMemory(xml, (int)len, "hook.xml", NULL,
-			     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-				     XML_PARSE_NOCDATA);
+	doc = xmlReadMemory(xml, (int)len, "hook.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+				    XML_PARSE_NOCDATA);
+	/*
+	 * libvirt never sends a DOCTYPE. One can only declare entities, and
+	 * xmlGetProp()/xmlNodeGetContent() expand internal ones even without
+	 * XML_PARSE_NOENT: a document that has one is not libvirt's, refuse it.
+	 */
+	if (doc && (doc->intSubset || doc->extSubset)) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	return doc;
 }
 
 static bool name_is(const xmlNode *n, const char *name)
@@ -83,14 +95,18 @@ static void read_mac_vlan(const xmlNode *n, struct hook_dev *d)
 		d->has_mac = parse_mac((const char *)a, d->mac) == 0;
 		xmlFree(a);
 	}
-	/* Only a single tag is a VF VLAN; trunks are not expressible on a VF. */
-	if (v && child(v, "tag")) {
+	/*
+	 * Only a single tag is a VF VLAN; trunks are not expressible on a VF.
+	 * libvirt reads the id as decimal ('042' is 42), unlike PCI addresses.
+	 */
+	if (v && child(v, "tag") && (a = xmlGetProp(child(v, "tag"), (const xmlChar *)"id"))) {
 		unsigned long id;
 
-		if (attr_hex(child(v, "tag"), "id", 4095, &id) == 0) {
+		if (parse_uint((const char *)a, 4095, &id) == 0) {
 			d->has_vlan = true;
 			d->vlan = (unsigned)id;
 		}
+		xmlFree(a);
 	}
 }
 
@@ -215,6 +231,19 @@ int hook_record_write(const char *pci, const char *owner, const struct hook_dev 
 	/* Atomic: a crash leaves the old record or the new one, never half. */
 	if (rename(tmp, p) < 0)
 		return -errno;
+	return 0;
+}
+
+int hook_record_owner(const char *pci, char *owner, size_t size)
+{
+	char p[PATH_MAX], line[256];
+	int r = record_path(p, sizeof(p), pci);
+
+	if (r < 0 || (r = read_line_file(p, line, sizeof(line))) < 0)
+		return r;
+	if (strncmp(line, "domain=", 7) != 0)
+		return -EBADMSG;
+	snprintf(owner, size, "%s", line + 7);
 	return 0;
 }
 

@@ -22,6 +22,8 @@ struct vf_live {
 	/* Who uses it: an open vfio group, or a domain the hook recorded. */
 	bool in_use;
 	char owner[96];
+	/* "pid N (comm)" of a process holding the VF's /dev/vfio group open, "" none. */
+	char holder[48];
 };
 
 struct pf_live {

@@ -427,6 +427,7 @@ int pf_scan_users(struct pf_live *pf)
 	for (unsigned i = 0; i < pf->n_vf; i++) {
 		pf->vf[i].in_use = false;
 		pf->vf[i].owner[0] = '\0';
+		pf->vf[i].holder[0] = '\0';
 		read_owner(&pf->vf[i]);
 		any_vfio |= streq(pf->vf[i].driver, "vfio-pci");
 	}
@@ -466,15 +467,21 @@ int pf_scan_users(struct pf_live *pf)
 				if (vf->iommu_group != (int)g || !streq(vf->driver, "vfio-pci"))
 					continue;
 				vf->in_use = true;
-				if (!vf->owner[0]) {
+				/*
+				 * A record names the domain, which status prefers; the holder is
+				 * kept apart so that a stale record cannot hide a live process.
+				 */
+				if (!vf->holder[0]) {
 					char c[PATH_MAX];
 
 					if (path_join(c, sizeof(c), "%s/%s/comm", roots.proc,
 						      procs[i]->d_name) == 0)
 						read_line_file(c, comm, sizeof(comm));
-					snprintf(vf->owner, sizeof(vf->owner), "pid %.16s (%.20s)",
+					snprintf(vf->holder, sizeof(vf->holder), "pid %.16s (%.20s)",
 						 procs[i]->d_name, comm[0] ? comm : "?");
 				}
+				if (!vf->owner[0])
+					snprintf(vf->owner, sizeof(vf->owner), "%s", vf->holder);
 			}
 		}
 		closedir(dir);

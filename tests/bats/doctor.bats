@@ -1,0 +1,284 @@
+#!/usr/bin/env bats
+# vfwarden [-c FILE] doctor [--json] on fake hosts: what it reads is
+# $ROOT/sys/firmware/acpi/tables/{DMAR,IVRS}, $ROOT/proc/cmdline,
+# $ROOT/sys/kernel/iommu_groups, $ROOT/proc/interrupts,
+# $ROOT/sys/bus/pci/drivers/vfio-pci, each PF's sriov_totalvfs and
+# {current,max}_link_{width,speed}, and $ROOT/run/{NetworkManager,udev/data}.
+
+load helpers
+
+setup() {
+	vfw_setup
+	PF=0000:01:00.0
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+EOF
+}
+
+# group_add GROUP PCI: PCI is a member of IOMMU group GROUP.
+group_add() {
+	mkdir -p "$SYS/kernel/iommu_groups/$1/devices"
+	ln -sfn "../../../../bus/pci/devices/$2" "$SYS/kernel/iommu_groups/$1/devices/$2"
+}
+
+# pcie_link PCI CUR_WIDTH MAX_WIDTH [CUR_SPEED [MAX_SPEED]]
+pcie_link() {
+	local d=$SYS/bus/pci/devices/$1
+	echo "$2" >"$d/current_link_width"
+	echo "$3" >"$d/max_link_width"
+	echo "${4:-5.0 GT/s PCIe}" >"$d/current_link_speed"
+	echo "${5:-5.0 GT/s PCIe}" >"$d/max_link_speed"
+}
+
+# A host where passthrough works: Intel IOMMU on, interrupts remapped,
+# vfio-pci loaded, enp1s0 (igb, 7 VFs possible, 2 on vfio-pci, each VF alone
+# in its group) in an x8 slot at full width.
+good_host() {
+	mkdir -p "$SYS/firmware/acpi/tables"
+	: >"$SYS/firmware/acpi/tables/DMAR"
+	echo 'BOOT_IMAGE=/vmlinuz-6.1.0-18-amd64 root=/dev/sda1 ro quiet intel_iommu=on iommu=pt' >"$ROOT/proc/cmdline"
+	cat >"$ROOT/proc/interrupts" <<'EOF'
+            CPU0       CPU1
+   0:         40          0  IR-IO-APIC    2-edge      timer
+  24:          0        317  IR-PCI-MSI 524288-edge      enp1s0
+ NMI:          0          0   Non-maskable interrupts
+EOF
+	fake_pf $PF enp1s0 7 2
+	fake_vfs $PF 2 vfio-pci
+	fake_vf_state enp1s0 0
+	fake_vf_state enp1s0 1
+	pcie_link $PF 8 8
+	group_add 1 0000:00:00.0
+	group_add 12 $PF
+	group_add 30 "$(vf_pci $PF 0)"
+	group_add 31 "$(vf_pci $PF 1)"
+}
+
+# doctor_json ARGS...: run doctor --json into $BATS_TEST_TMPDIR/doctor.json.
+doctor_json() {
+	run --separate-stderr vfw -c "$POLICY" doctor --json "$@"
+	printf '%s\n' "$output" >"$BATS_TEST_TMPDIR/doctor.json"
+}
+
+# jq_py EXPR: evaluate a Python expression on the parsed JSON as d.
+jq_py() {
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+		"$BATS_TEST_TMPDIR/doctor.json" "$1"
+}
+
+# result NAME: the verdict of check NAME in the JSON.
+result() {
+	jq_py "[c['result'] for c in d['checks'] if c['check'] == '$1'][0]"
+}
+
+@test "doctor: a good host has no warn and no fail, exit 0, and doctor writes nothing" {
+	good_host
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_stderr_empty
+	assert_line --regexp '^ok +iommu-firmware +ACPI DMAR table present$'
+	assert_line --regexp '^ok +iommu-cmdline +intel_iommu=on$'
+	assert_line --regexp '^ok +iommu-groups +4 IOMMU groups$'
+	assert_line --regexp '^ok +interrupt-remapping '
+	assert_line --regexp '^ok +vfio-pci +vfio-pci driver is loaded$'
+	assert_line --regexp "^ok +pf enp1s0 +$PF \\(igb\\): 2 of 7 VFs$"
+	assert_line --regexp '^ok +pcie enp1s0 +link x8 at 5.0 GT/s PCIe$'
+	assert_line --regexp '^ok +groups enp1s0 +each of 2 VFs is alone in its IOMMU group$'
+	assert_line --regexp '^ok +policy +valid, 1 PF$'
+	assert_line --regexp "^ok +policy uplink +device 'enp1s0' is present$"
+	refute_line --regexp '^(warn|fail) '
+	refute_output --partial 'fix:'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 0 warn, 0 fail$'
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+	[ ! -e "$ROOT/run/vfwarden" ]
+}
+
+@test "doctor: sriov_totalvfs 0 fails with the firmware hint, exit 1" {
+	good_host
+	echo 0 >"$SYS/bus/pci/devices/$PF/sriov_totalvfs"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_failure 1
+	assert_line --regexp "^fail +pf enp1s0 +$PF: sriov_totalvfs is 0 \\(SR-IOV is off in the firmware\\)$"
+	assert_line --regexp '^ +fix: enable SR-IOV for this NIC in the firmware setup$'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 0 warn, 1 fail$'
+}
+
+@test "doctor: a PCIe link at x4 of x8 warns, exit 0" {
+	good_host
+	pcie_link $PF 4 8
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^warn +pcie enp1s0 +link x4 at 5.0 GT/s PCIe, the device can do x8 at 5.0 GT/s PCIe$'
+	assert_line --regexp 'fix: move the NIC to a slot that gives it its full width and speed$'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 1 warn, 0 fail$'
+	# A downgraded speed at full width warns too.
+	pcie_link $PF 8 8 '2.5 GT/s PCIe' '5.0 GT/s PCIe'
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^warn +pcie enp1s0 +link x8 at 2.5 GT/s PCIe, the device can do x8 at 5.0 GT/s PCIe$'
+}
+
+@test "doctor: no DMAR or IVRS table fails, exit 1" {
+	good_host
+	rm "$SYS/firmware/acpi/tables/DMAR"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_failure 1
+	assert_line --regexp '^fail +iommu-firmware +no ACPI DMAR or IVRS table: the firmware offers no IOMMU$'
+	assert_line --regexp 'fix: enable VT-d \(Intel\) or AMD-Vi/IOMMU in the firmware setup$'
+	refute_line --partial 'iommu-cmdline'
+	# An AMD host (IVRS) needs nothing on the command line.
+	: >"$SYS/firmware/acpi/tables/IVRS"
+	echo 'root=/dev/sda1 ro' >"$ROOT/proc/cmdline"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^ok +iommu-firmware +ACPI IVRS table present$'
+	assert_line --regexp '^ok +iommu-cmdline +AMD IOMMU is on by default$'
+}
+
+@test "doctor: DMAR without intel_iommu=on warns, and fails when there are no IOMMU groups" {
+	good_host
+	echo 'root=/dev/sda1 ro quiet' >"$ROOT/proc/cmdline"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^warn +iommu-cmdline +intel_iommu=on is not on the kernel command line$'
+	rm -rf "$SYS/kernel/iommu_groups"/*
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_failure 1
+	assert_line --regexp '^fail +iommu-cmdline '
+	assert_line --regexp '^fail +iommu-groups +/sys/kernel/iommu_groups is empty'
+}
+
+@test "doctor: VFs sharing an IOMMU group warn" {
+	good_host
+	# Both VFs in group 30 (no ACS on the way up).
+	rm -rf "$SYS/kernel/iommu_groups/31"
+	fake_vf $PF 1 "$(vf_pci $PF 1)" vfio-pci 30
+	group_add 30 "$(vf_pci $PF 1)"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^warn +groups enp1s0 +2 VFs share an IOMMU group with another device$'
+	assert_line --regexp 'fix: check ACS on the upstream bridge; a shared group goes to one VM whole$'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 1 warn, 0 fail$'
+}
+
+@test "doctor: no remapped interrupts and no vfio-pci warn" {
+	good_host
+	grep -v 'IR-' "$ROOT/proc/interrupts" >"$BATS_TEST_TMPDIR/i" && mv "$BATS_TEST_TMPDIR/i" "$ROOT/proc/interrupts"
+	fake_no_vfio
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^warn +interrupt-remapping +no remapped interrupts seen in /proc/interrupts$'
+	assert_line --regexp '^warn +vfio-pci +vfio-pci is not loaded$'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 2 warn, 0 fail$'
+}
+
+@test "doctor: an invalid policy fails with FILE:LINE, a missing device warns" {
+	good_host
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+vlan = 4096
+EOF
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_failure 1
+	assert_line --regexp "^fail +policy +$POLICY:4: .*4096.* \\(1 error\\)\$"
+	assert_line --regexp 'fix: vfwarden check \(every error with FILE:LINE\)$'
+	assert_stderr_empty
+
+	policy <<'EOF'
+[pf gone]
+device = 0000:09:00.0
+vfs = 1
+EOF
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp "^warn +policy gone +device '0000:09:00.0' is not present$"
+}
+
+@test "doctor: a VF netdev NetworkManager may take warns unless udev marked it NM_UNMANAGED" {
+	good_host
+	# VF1 on its kernel driver, with a host netdev of ifindex 9.
+	VF1=$(vf_pci $PF 1)
+	fake_vf $PF 1 "$VF1" igbvf 31
+	mkdir -p "$SYS/bus/pci/devices/$VF1/net/enp1s0v1"
+	echo 9 >"$SYS/bus/pci/devices/$VF1/net/enp1s0v1/ifindex"
+	ln -sfn "../../bus/pci/devices/$VF1/net/enp1s0v1" "$SYS/class/net/enp1s0v1"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^ok +network-managers +1 VF netdev left alone by network managers$'
+	mkdir -p "$ROOT/run/NetworkManager"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^warn +network-managers +1 VF netdev without NM_UNMANAGED while NetworkManager runs$'
+	mkdir -p "$ROOT/run/udev/data"
+	printf 'I:123\nE:ID_NET_DRIVER=igbvf\nE:NM_UNMANAGED=1\n' >"$ROOT/run/udev/data/n9"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^ok +network-managers +1 VF netdev left alone by network managers$'
+}
+
+@test "doctor --json: schema vfwarden-doctor/1, counts that match the checks" {
+	good_host
+	doctor_json
+	assert_success
+	assert_stderr_empty
+	[ "$(jq_py "d['schema']")" = vfwarden-doctor/1 ]
+	[ "$(jq_py "d['fail']")" = 0 ]
+	[ "$(jq_py "d['warn']")" = 0 ]
+	[ "$(jq_py "d['ok'] == len(d['checks']) > 5")" = True ]
+	[ "$(jq_py "all(set(c) == {'check', 'result', 'detail', 'fix'} for c in d['checks'])")" = True ]
+	[ "$(jq_py "all(c['fix'] is None for c in d['checks'] if c['result'] == 'ok')")" = True ]
+
+	# A host with one fail and two warns.
+	echo 0 >"$SYS/bus/pci/devices/$PF/sriov_totalvfs"
+	pcie_link $PF 4 8
+	fake_no_vfio
+	doctor_json
+	assert_failure 1
+	[ "$(jq_py "d['fail']")" = 1 ]
+	[ "$(jq_py "d['warn']")" = 2 ]
+	for v in ok warn fail; do
+		[ "$(jq_py "d['$v'] == sum(c['result'] == '$v' for c in d['checks'])")" = True ]
+	done
+	[ "$(result 'pf enp1s0')" = fail ]
+	[ "$(result 'pcie enp1s0')" = warn ]
+	[ "$(result vfio-pci)" = warn ]
+	[ "$(jq_py "[c['fix'] for c in d['checks'] if c['check'] == 'pf enp1s0'][0]")" = \
+		'enable SR-IOV for this NIC in the firmware setup' ]
+	# Nothing but the document on stdout.
+	refute_output --partial ' ok, '
+}
+
+@test "doctor --json: an invalid policy is a fail with FILE:LINE in its detail" {
+	good_host
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+trust = maybe
+EOF
+	doctor_json
+	assert_failure 1
+	[ "$(result policy)" = fail ]
+	[[ "$(jq_py "[c['detail'] for c in d['checks'] if c['check'] == 'policy'][0]")" == "$POLICY:3: "* ]]
+	[ "$(jq_py "d['fail']")" = 1 ]
+}
+
+@test "doctor: a host with no SR-IOV NIC warns; bad usage exits 2" {
+	good_host
+	rm -rf "$SYS/bus/pci/devices"/*
+	: >"$POLICY"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_line --regexp '^warn +sr-iov +no PCI device offers SR-IOV \(no sriov_totalvfs\)$'
+	run --separate-stderr vfw -c "$POLICY" doctor --bogus
+	assert_failure 2
+	run --separate-stderr vfw -c "$POLICY" doctor extra
+	assert_failure 2
+	assert_stderr_line "vfwarden doctor: unexpected argument 'extra'"
+	assert_output ''
+}
