@@ -257,11 +257,9 @@ static void vf_from_nl(struct rtnl_link_vf *v, struct vf_live *vf)
 
 	vf->nl_valid = true;
 	memset(vf->mac, 0, MAC_LEN);
-	if (rtnl_link_vf_get_addr(v, &addr) == 0 && addr) {
-		if (nl_addr_get_len(addr) >= MAC_LEN)
-			memcpy(vf->mac, nl_addr_get_binary_addr(addr), MAC_LEN);
-		nl_addr_put(addr);
-	}
+	/* libnl 3.7: get_addr lends the VF's own reference (no put), get_vlans takes one. */
+	if (rtnl_link_vf_get_addr(v, &addr) == 0 && addr && nl_addr_get_len(addr) >= MAC_LEN)
+		memcpy(vf->mac, nl_addr_get_binary_addr(addr), MAC_LEN);
 	vf->vlan = vf->qos = 0;
 	vf->vlan_proto = ETH_P_8021Q_;
 	if (rtnl_link_vf_get_vlans(v, &vlans) == 0 && vlans) {

@@ -88,6 +88,9 @@ EOF
 	assert_output --partial "dry run"
 	assert_equal "$(numvfs "$PF0_PCI")" 0
 	assert_equal "$(count_writes "$VFWARDEN" -c "$POLICY" apply --dry-run)" 0
+	# the counter sees real writes: the same apply, not dry, makes some
+	[ "$(count_writes "$VFWARDEN" -c "$POLICY" apply)" -gt 3 ]
+	assert_equal "$(numvfs "$PF0_PCI")" 2
 }
 
 @test "the VF count changes N -> M through 0" {
