@@ -152,3 +152,41 @@ EOF
 	assert_equal "$(vf_attr "$PF1" 0 trust)" true
 	[ ! -e "/run/vfwarden/vf/$(vf_pci "$PF1_PCI" 0)" ]
 }
+
+@test "a VF pool network: the network hook prepares the VF libvirt picks, and releases it" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+trust = on
+vlan = 10
+EOF
+	"$VFWARDEN" apply
+	cat > "$BATS_TEST_TMPDIR/pool.xml" <<EOF
+<network>
+  <name>vfpool</name>
+  <forward mode='hostdev' managed='yes'><pf dev='$PF0'/></forward>
+</network>
+EOF
+	virsh -q net-define "$BATS_TEST_TMPDIR/pool.xml" > /dev/null
+	virsh -q net-start vfpool > /dev/null
+	domain poolvm "<interface type='network'><mac address='52:54:00:aa:bb:09'/><source network='vfpool'/></interface>"
+	run virsh -q start poolvm
+	assert_success
+	rec=$(grep -l '^domain=poolvm$' /run/vfwarden/vf/* || true)
+	[ -n "$rec" ]
+	vf=$(basename "$rec")
+	idx=
+	for i in 0 1; do [ "$(vf_pci "$PF0_PCI" $i)" = "$vf" ] && idx=$i; done
+	[ -n "$idx" ]
+	assert_equal "$(vf_driver "$PF0_PCI" "$idx")" vfio-pci
+	assert_equal "$(vf_attr "$PF0" "$idx" trust)" true
+	assert_equal "$(vf_attr "$PF0" "$idx" mac)" 52:54:00:aa:bb:09
+	run virsh -q destroy poolvm
+	assert_success
+	[ ! -e "$rec" ]
+	assert_equal "$(vf_attr "$PF0" "$idx" mac)" "$(auto_mac "$(perm_mac "$PF0")" "$idx")"
+	assert_equal "$(vf_attr "$PF0" "$idx" vlan)" 10
+	virsh -q net-destroy vfpool > /dev/null
+	virsh -q net-undefine vfpool > /dev/null
+}
