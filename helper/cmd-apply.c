@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "lock.h"
+#include "state.h"
 
 static void help(void)
 {
@@ -18,22 +20,19 @@ static void help(void)
 	       "changed); 2 usage; 3 some of the policy could not be applied; 4 system error.\n");
 }
 
-struct report_ctx {
-	bool dry_run;
-};
-
 static void report(void *ud, const struct pf_policy *pol, const struct pf_live *pf,
 		   const struct action *a, int err)
 {
+	struct last_apply *last = ud;
 	char who[64], e[128];
 
-	(void)ud;
 	if (a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS)
 		snprintf(who, sizeof(who), "%s", pol->label);
 	else
 		snprintf(who, sizeof(who), "%s vf%u", pol->label, a->vf);
 	if (err < 0) {
 		log_err("%s %s: %s", who, action_key_name(a), cli_strerror(err, pf, e, sizeof(e)));
+		last_apply_count_failure(last, action_key_name(a));
 		return;
 	}
 	if (a->type == ACT_PF_UP)
@@ -54,7 +53,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct converge_opts co = { .report = report };
+	struct last_apply last = { .time = time(NULL) };
+	struct converge_opts co = { .report = report, .ud = &last };
 	struct policy p;
 	struct host h = { 0 };
 	struct nlh *nl = NULL;
@@ -90,6 +90,9 @@ static int run(const struct cli *cli, int argc, char **argv)
 	if (cli_load_policy(cli, &p, false) < 0) {
 		policy_free(&p);
 		log_err("vfwarden: policy invalid, nothing changed");
+		last.status = EXIT_POLICY;
+		if (!co.dry_run)
+			last_apply_write(&last);
 		return EXIT_POLICY;
 	}
 	if (!co.dry_run) {
@@ -186,7 +189,10 @@ static int run(const struct cli *cli, int argc, char **argv)
 				   pol->label, res.skipped_in_use, res.skipped_in_use == 1 ? "" : "s");
 		if (res.failures)
 			ret = EXIT_PARTIAL;
+		if (res.refused)
+			last_apply_count_failure(&last, "refused");
 		changes += res.changes;
+		last.failures += res.failures + (res.refused != 0);
 	}
 
 	if (co.dry_run)
@@ -195,6 +201,12 @@ static int run(const struct cli *cli, int argc, char **argv)
 		printf("no changes: the host matches the policy\n");
 	else
 		printf("%u change%s made\n", changes, changes == 1 ? "" : "s");
+	if (!co.dry_run) {
+		last.status = ret;
+		last.changes = changes;
+		if ((r = last_apply_write(&last)) < 0)
+			log_warn("vfwarden: cannot write %s/last-apply: %s", roots.run, strerror(-r));
+	}
 out:
 	free(wanted);
 	nlh_close(nl);

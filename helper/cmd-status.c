@@ -5,17 +5,24 @@
  * The JSON form (schema "vfwarden-status/1") is documented in README.md.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <string.h>
 
 #include "cli.h"
+#include "state.h"
+
+/* stdout, or the temporary file behind --output. */
+static FILE *out;
 
 static void help(void)
 {
-	printf("Usage: vfwarden [-c FILE] status [--json]\n\n"
+	printf("Usage: vfwarden [-c FILE] status [--json | --prometheus] [--output FILE]\n\n"
 	       "Show every SR-IOV PF and its VFs; a '*' marks a value that differs from the\n"
-	       "policy and DRIFT lists those keys. --json prints the same as JSON.\n");
+	       "policy and DRIFT lists those keys. --json prints the same as JSON;\n"
+	       "--prometheus prints metrics in the node_exporter textfile format.\n"
+	       "--output FILE replaces FILE atomically instead of writing to stdout.\n");
 }
 
 static const char *flag_str(int v)
@@ -86,7 +93,7 @@ static void print_row(const char *label, const struct pf_live *pf, const struct 
 	char m[MAC_STR_LEN], vlan[32], rate[32], dl[160], mac[24];
 
 	if (!vf) {
-		printf("%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
+		fprintf(out, "%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
 		       pf->ifname[0] ? pf->ifname : "-", pf->pci, "-", "-", "-", "-", "-", "-", "-", "-", "-",
 		       "-", count_drift ? "vfs" : "-");
 		return;
@@ -115,18 +122,163 @@ static void print_row(const char *label, const struct pf_live *pf, const struct 
 		 vf->nl_valid && vf->link_state >= 0 ? link_state_name((enum link_state)vf->link_state) : "-",
 		 MARK(KEY_LINK_STATE));
 	snprintf(drv, sizeof(drv), "%s%s", vf->driver[0] ? vf->driver : "none", MARK(KEY_VF_DRIVER));
-	printf("%-10s %-10s %-12s %-3u %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
+	fprintf(out, "%-10s %-10s %-12s %-3u %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
 	       pf->ifname[0] ? pf->ifname : "-", pf->pci, vf->idx, vf->pci, drv, mac, vlan, sp, tr, ls, rate,
 	       vf->owner[0] ? vf->owner : "-", dl);
+}
+
+/* Prometheus label values: backslash, double quote and newline escaped. */
+static void prom_label(const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', out);
+		if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
+	}
+}
+
+static void prom_pf(const char *metric, const struct pf_live *pf, const struct pf_policy *pol,
+		    unsigned long value)
+{
+	fprintf(out, "%s{pf=\"", metric);
+	prom_label(pf->ifname[0] ? pf->ifname : "");
+	fprintf(out, "\",pci=\"%s\",label=\"", pf->pci);
+	prom_label(pol ? pol->label : "");
+	fprintf(out, "\"} %lu\n", value);
+}
+
+static const char *const prom_help[][3] = {
+	{ "vfwarden_pf_vfs", "gauge", "VFs present on the PF (sriov_numvfs)." },
+	{ "vfwarden_pf_vfs_wanted", "gauge", "VFs the policy wants on the PF (absent when unmanaged)." },
+	{ "vfwarden_pf_vfs_total", "gauge", "VFs the PF can have (sriov_totalvfs)." },
+	{ "vfwarden_pf_vfs_in_use", "gauge", "VFs in use by a VM (open vfio group or hook record)." },
+	{ "vfwarden_pf_vfs_drift", "gauge", "Managed VFs whose live settings differ from the policy." },
+};
+
+static void prom_header(unsigned i)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", prom_help[i][0], prom_help[i][2], prom_help[i][0],
+		prom_help[i][1]);
+}
+
+static void prom_last_apply(bool policy_ok)
+{
+	struct last_apply l;
+
+	fprintf(out, "# HELP vfwarden_policy_valid Whether the policy parses and validates.\n"
+		     "# TYPE vfwarden_policy_valid gauge\nvfwarden_policy_valid %d\n", policy_ok);
+	if (last_apply_read(&l) < 0)
+		return;
+	fprintf(out, "# HELP vfwarden_last_apply_timestamp_seconds When the last apply ran.\n"
+		     "# TYPE vfwarden_last_apply_timestamp_seconds gauge\n"
+		     "vfwarden_last_apply_timestamp_seconds %lld\n", (long long)l.time);
+	fprintf(out, "# HELP vfwarden_last_apply_exit_status Exit status of the last apply (0: all of the policy holds).\n"
+		     "# TYPE vfwarden_last_apply_exit_status gauge\nvfwarden_last_apply_exit_status %d\n", l.status);
+	fprintf(out, "# HELP vfwarden_last_apply_changes Changes the last apply made.\n"
+		     "# TYPE vfwarden_last_apply_changes gauge\nvfwarden_last_apply_changes %u\n", l.changes);
+	fprintf(out, "# HELP vfwarden_last_apply_failures Changes the last apply could not make, by attribute.\n"
+		     "# TYPE vfwarden_last_apply_failures gauge\n");
+	for (unsigned i = 0; i < l.n_failed; i++) {
+		fprintf(out, "vfwarden_last_apply_failures{attribute=\"");
+		prom_label(l.failed[i].key);
+		fprintf(out, "\"} %u\n", l.failed[i].count);
+	}
+}
+
+static int prometheus(const struct policy *p, bool policy_ok, struct host *h, struct nlh *nl)
+{
+	for (unsigned m = 0; m < ELEMENTSOF(prom_help); m++) {
+		prom_header(m);
+		for (unsigned i = 0; i < h->n_pf; i++) {
+			struct pf_live *pf = &h->pf[i];
+			int k = policy_ok ? cli_policy_for(p, pf) : -1;
+			const struct pf_policy *pol = k >= 0 ? &p->pfs[k] : NULL;
+			unsigned long v = 0;
+
+			if (m == 0) {
+				/* read once, on the first metric */
+				pf_scan_users(pf);
+				if (pf->ifname[0])
+					nlh_read_pf(nl, pf);
+			}
+			switch (m) {
+			case 0: v = pf->numvfs; break;
+			case 1:
+				if (!pol)
+					continue;
+				v = pol->vfs;
+				break;
+			case 2: v = pf->totalvfs; break;
+			case 3:
+				for (unsigned j = 0; j < pf->n_vf; j++)
+					v += pf->vf[j].in_use;
+				break;
+			case 4:
+				if (!pol)
+					continue;
+				for (unsigned j = 0; j < pf->n_vf && j < pol->vfs; j++) {
+					struct vf_live want;
+
+					vf_wanted(pol, pf, j, &want);
+					v += vf_drift(pol, &want, &pf->vf[j]) != 0;
+				}
+				break;
+			}
+			prom_pf(prom_help[m][0], pf, pol, v);
+		}
+	}
+	prom_last_apply(policy_ok);
+	return 0;
+}
+
+/* --output: write to FILE.tmp, rename over FILE, as the textfile collector wants. */
+static int output_open(const char *path, char *tmp, size_t size)
+{
+	int fd;
+
+	if (path_join(tmp, size, "%s.tmp", path) < 0)
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -errno;
+	out = fdopen(fd, "we");
+	if (!out) {
+		close(fd);
+		return -errno;
+	}
+	return 0;
+}
+
+static int output_close(const char *path, const char *tmp, bool ok)
+{
+	int r = 0;
+
+	if (fflush(out) != 0 || fsync(fileno(out)) < 0)
+		r = -errno;
+	fclose(out);
+	out = stdout;
+	if (r == 0 && ok && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0 || !ok)
+		unlink(tmp);
+	return r;
 }
 
 static int run(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'P' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	const char *output = NULL;
+	char tmp[PATH_MAX];
+	bool prom = false;
 	struct policy p;
 	struct host h = { 0 };
 	struct nlh *nl = NULL;
@@ -135,10 +287,17 @@ static int run(const struct cli *cli, int argc, char **argv)
 	int c, r, ret = EXIT_OK;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	out = stdout;
+	while ((c = getopt_long(argc, argv, "jo:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'P':
+			prom = true;
+			break;
+		case 'o':
+			output = optarg;
 			break;
 		case 'h':
 			help();
@@ -150,6 +309,14 @@ static int run(const struct cli *cli, int argc, char **argv)
 	if (optind < argc) {
 		log_err("vfwarden status: unexpected argument '%s'", argv[optind]);
 		return EXIT_USAGE;
+	}
+	if (json && prom) {
+		log_err("vfwarden status: --json and --prometheus exclude each other");
+		return EXIT_USAGE;
+	}
+	if (output && (r = output_open(output, tmp, sizeof(tmp))) < 0) {
+		log_err("vfwarden status: cannot write '%s': %s", output, strerror(-r));
+		return EXIT_SYSTEM;
 	}
 	/* An invalid policy still leaves the host worth showing. */
 	policy_ok = cli_load_policy(cli, &p, false) == 0;
@@ -167,6 +334,10 @@ static int run(const struct cli *cli, int argc, char **argv)
 		ret = EXIT_SYSTEM;
 		goto out;
 	}
+	if (prom) {
+		prometheus(&p, policy_ok, &h, nl);
+		goto out;
+	}
 	if (json) {
 		root = json_object_new_object();
 		pfs = json_object_new_array();
@@ -174,7 +345,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		json_object_object_add(root, "policy_valid", json_object_new_boolean(policy_ok));
 		json_object_object_add(root, "pfs", pfs);
 	} else
-		printf("%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", "PF",
+		fprintf(out, "%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", "PF",
 		       "IFACE", "PCI", "VF", "VF-PCI", "DRIVER", "MAC", "VLAN/QOS", "SPOOF", "TRUST", "LINK",
 		       "RATE", "OWNER", "DRIFT");
 
@@ -225,10 +396,14 @@ static int run(const struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (json)
-		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+		fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_SPACED |
 								   JSON_C_TO_STRING_NOSLASHESCAPE));
 out:
+	if (output && (r = output_close(output, tmp, ret != EXIT_SYSTEM)) < 0) {
+		log_err("vfwarden status: cannot write '%s': %s", output, strerror(-r));
+		ret = EXIT_SYSTEM;
+	}
 	json_object_put(root);
 	nlh_close(nl);
 	host_free(&h);

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <time.h>
+
+#include "util.h"
+
+#define FAILED_KEYS_MAX 16
+
+/* What the last apply did, kept in /run/vfwarden/last-apply for metrics. */
+struct last_apply {
+	time_t time;
+	int status;
+	unsigned changes, failures;
+	unsigned n_failed;
+	struct {
+		char key[32];
+		unsigned count;
+	} failed[FAILED_KEYS_MAX];
+};
+
+void last_apply_count_failure(struct last_apply *l, const char *key);
+int last_apply_write(const struct last_apply *l);
+int last_apply_read(struct last_apply *l);
