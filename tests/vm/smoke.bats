@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# vm-options:
 # Real-kernel smoke test of the VM itself: igb SR-IOV, IOMMU groups, vfio.
 #   tests/vm/run -- bats --tap tests/vm/smoke.bats      (default --nics 2)
 
