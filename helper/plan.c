@@ -143,6 +143,8 @@ void vf_wanted(const struct pf_policy *pol, const struct pf_live *live, unsigned
 
 static bool driver_ok(enum vf_driver d, const struct vf_live *l)
 {
+	if (l->no_device)
+		return true;
 	switch (d) {
 	case VF_DRIVER_VFIO:
 		return streq(l->driver, "vfio-pci");
@@ -288,7 +290,7 @@ int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct 
 		uint32_t d;
 		int r;
 
-		if (!l->pci[0])
+		if (!l->pci[0] && !l->no_device)
 			continue;
 		vf_wanted(pol, live, i, &want);
 		d = vf_drift(pol, &want, l);

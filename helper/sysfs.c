@@ -39,9 +39,18 @@ void roots_init(void)
 	strcpy(roots.run, "/run/vfwarden");
 }
 
+/*
+ * netdevsim, the kernel's software NIC for tests, sits on its own bus and
+ * has VFs without devices; every real PF and VF is a PCI function.
+ */
+static const char *bus_of(const char *name)
+{
+	return pci_addr_valid(name) ? "pci" : "netdevsim";
+}
+
 static int dev_path(char *buf, size_t size, const char *pci, const char *attr)
 {
-	return path_join(buf, size, "%s/bus/pci/devices/%s/%s", roots.sys, pci, attr);
+	return path_join(buf, size, "%s/bus/%s/devices/%s/%s", roots.sys, bus_of(pci), pci, attr);
 }
 
 static int read_attr(const char *pci, const char *attr, char *buf, size_t size)
@@ -157,6 +166,10 @@ static void vf_scan(const struct pf_live *pf, struct vf_live *vf, unsigned idx)
 	vf->idx = idx;
 	vf->iommu_group = -1;
 	vf->spoofchk = vf->trust = vf->query_rss = vf->link_state = -1;
+	if (!pci_addr_valid(pf->pci)) {
+		vf->no_device = true;
+		return;
+	}
 	snprintf(link, sizeof(link), "virtfn%u", idx);
 	if (dev_path(p, sizeof(p), pf->pci, link) < 0 || read_link_base(p, vf->pci, sizeof(vf->pci)) < 0)
 		return;
@@ -218,25 +231,24 @@ static int pci_filter(const struct dirent *d)
 	return d->d_name[0] != '.';
 }
 
-int host_scan(struct host *h)
+static int scan_bus(struct host *h, const char *bus)
 {
 	char p[PATH_MAX];
 	struct dirent **list = NULL;
 	int n, r = 0;
 
-	memset(h, 0, sizeof(*h));
-	if ((r = path_join(p, sizeof(p), "%s/bus/pci/devices", roots.sys)) < 0)
+	if ((r = path_join(p, sizeof(p), "%s/bus/%s/devices", roots.sys, bus)) < 0)
 		return r;
 	n = scandir(p, &list, pci_filter, alphasort);
 	if (n < 0)
-		return -errno;
+		return errno == ENOENT && !streq(bus, "pci") ? 0 : -errno;
 	for (int i = 0; i < n; i++) {
 		const char *name = list[i]->d_name;
 		char a[PATH_MAX];
 		struct pf_live *np;
 
 		/* A PF is a function that can do SR-IOV and is not itself a VF. */
-		if (r < 0 || strlen(name) >= PCI_ADDR_LEN ||
+		if (r < 0 || strlen(name) >= PCI_ADDR_LEN || !streq(bus_of(name), bus) ||
 		    dev_path(a, sizeof(a), name, "sriov_totalvfs") < 0 || access(a, F_OK) < 0 ||
 		    (dev_path(a, sizeof(a), name, "physfn") == 0 && access(a, F_OK) == 0))
 			goto next;
@@ -257,6 +269,16 @@ int host_scan(struct host *h)
 	}
 	free(list);
 	return r;
+}
+
+int host_scan(struct host *h)
+{
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	if ((r = scan_bus(h, "pci")) < 0)
+		return r;
+	return scan_bus(h, "netdevsim");
 }
 
 void host_free(struct host *h)

@@ -25,15 +25,17 @@ vfs_into_namespaces() {
 	for ((i = 0; i < $1; i++)); do
 		net=$(ls /sys/bus/pci/devices/$(vf_pci "$PF0_PCI" $i)/net)
 		ip netns add "ns$i"
+		# no duplicate address detection: the link-local address is usable at once
+		ip netns exec "ns$i" sysctl -qw net.ipv6.conf.default.accept_dad=0
 		ip link set "$net" netns "ns$i" name vf
 		ip -n "ns$i" link set lo up
 		ip -n "ns$i" link set dev vf up
 	done
 	for ((i = 0; i < $1; i++)); do
-		for _ in $(seq 100); do
-			ip -n "ns$i" -6 addr show dev vf scope link | grep -qv tentative &&
-				ip -n "ns$i" -6 addr show dev vf scope link | grep -q inet6 && break
-			sleep 0.1
+		for _ in $(seq 150); do
+			[ "$(ip netns exec "ns$i" cat /sys/class/net/vf/operstate)" = up ] &&
+				ip -n "ns$i" -6 -o addr show dev vf scope link | grep -q inet6 && break
+			sleep 0.2
 		done
 	done
 }

@@ -71,7 +71,7 @@ vlans_are() { # PF VLAN N: the first N VFs have VLAN
 	run vm-hotplug del "$dev"
 	assert_success
 	sleep 2
-	run systemctl --failed --no-legend 'vfwarden*'
+	run systemctl list-units --failed --no-legend 'vfwarden*'
 	assert_output ""
 }
 

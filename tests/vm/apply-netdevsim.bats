@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# vm-options: --nics 1 --netdevsim 8
+# What igb lacks, on the kernel's netdevsim (a software NIC whose VFs keep
+# every attribute rtnetlink can set): link-state, 802.1ad, min-tx-rate,
+# query-rss. Read back through rtnetlink.
+
+load helpers
+
+setup() {
+	vm_setup
+	[ -n "${VFWARDEN_VM_NSIM:-}" ] || skip "needs tests/vm/run --netdevsim N"
+	NSIM=$VFWARDEN_VM_NSIM
+	NSIM_SYSFS=$VFWARDEN_VM_NSIM_SYSFS
+	echo 0 > "$NSIM_SYSFS/sriov_numvfs"
+}
+
+@test "netdevsim is seen as a PF; VFs created with every attribute igb refuses" {
+	policy <<EOF
+[pf sim]
+device = $NSIM
+vfs = 4
+[vf sim 0]
+link-state = disable
+[vf sim 1]
+link-state = enable
+vlan = 300
+qos = 4
+vlan-proto = 802.1ad
+[vf sim 2]
+max-tx-rate = 1000
+min-tx-rate = 100
+query-rss = on
+trust = on
+spoofchk = off
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(cat "$NSIM_SYSFS/sriov_numvfs")" 4
+	assert_equal "$(vf_attr "$NSIM" 0 link_state)" disable
+	assert_equal "$(vf_attr "$NSIM" 1 link_state)" enable
+	assert_equal "$(vf_attr "$NSIM" 1 vlan)" 300
+	assert_equal "$(vf_attr "$NSIM" 1 qos)" 4
+	assert_equal "$(vf_attr "$NSIM" 1 proto)" 802.1ad
+	assert_equal "$(vf_attr "$NSIM" 2 max_tx)" 1000
+	assert_equal "$(vf_attr "$NSIM" 2 min_tx)" 100
+	assert_equal "$(vf_attr "$NSIM" 2 rss)" true
+	assert_equal "$(vf_attr "$NSIM" 2 trust)" true
+	assert_equal "$(vf_attr "$NSIM" 2 spoofchk)" false
+	assert_equal "$(vf_attr "$NSIM" 3 mac)" "$(auto_mac "$(perm_mac "$NSIM")" 3)"
+
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "no changes"
+	assert_equal "$(count_writes "$VFWARDEN" -c "$POLICY" apply)" 0
+}
+
+@test "drift on netdevsim is found and repaired, one request per attribute" {
+	policy <<EOF
+[pf sim]
+device = $NSIM
+vfs = 2
+link-state = disable
+min-tx-rate = 10
+max-tx-rate = 50
+EOF
+	"$VFWARDEN" -c "$POLICY" apply
+	ip link set "$NSIM" vf 1 state enable
+	ip link set "$NSIM" vf 1 min_tx_rate 20
+	run "$VFWARDEN" -c "$POLICY" status --json
+	echo "$output" | python3 -c '
+import json, sys
+vf = [p for p in json.load(sys.stdin)["pfs"] if p["label"] == "sim"][0]["vfs"][1]
+assert sorted(vf["drift"]) == ["link-state", "min-tx-rate"], vf'
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "sim vf1: link-state enable -> disable"
+	assert_output --partial "sim vf1: min-tx-rate 20 -> 10"
+	assert_equal "$(vf_attr "$NSIM" 1 link_state)" disable
+	assert_equal "$(vf_attr "$NSIM" 1 min_tx)" 10
+	assert_equal "$(vf_attr "$NSIM" 1 max_tx)" 50
+}
