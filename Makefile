@@ -94,6 +94,7 @@ check: deps
 	-$(MAKE) --no-print-directory check-bats
 	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 	-$(MAKE) --no-print-directory check-vm
+	-$(MAKE) --no-print-directory bench BENCH_QUICK=1
 	sh tests/summary $(RESULTS)
 
 check-unit: $(UNIT:%=$(B)/%)
@@ -147,7 +148,13 @@ fuzz: $(FUZZ:%=$(B)/fuzz/%)
 		else echo "not ok $$n - $$f crashed: see $(B)/fuzz/$$f.log"; tail -n 30 $(B)/fuzz/$$f.log | sed 's/^/# /'; fi; \
 	done | tee $(RESULTS)/fuzz.tap; echo "1..$(words $(FUZZ))" >> $(RESULTS)/fuzz.tap
 
+# Speed against the hand script and the kernel floor, in the real-kernel
+# guest. Not a pass/fail gate: make check runs it once, quickly, so it never rots.
+bench: all
+	tests/vm/setup
+	tests/vm/run --nics 2 --netdevsim $(if $(BENCH_QUICK),256,4096) -- env BENCH_QUICK=$(BENCH_QUICK) bench/run-guest
+
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps demo install uninstall check check-unit check-bats check-vm fuzz clean
+.PHONY: all deps demo bench install uninstall check check-unit check-bats check-vm fuzz clean

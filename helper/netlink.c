@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <netlink/errno.h>
@@ -335,7 +336,12 @@ static int vf_fill(struct rtnl_link_vf *v, const struct action *a)
 			return -ENOMEM;
 		vlans->vlans[0].vf_vlan = a->v1;
 		vlans->vlans[0].vf_vlan_qos = a->v2;
-		vlans->vlans[0].vf_vlan_proto = (uint16_t)a->v3;
+		/*
+		 * libnl 3.7 reads vlan_proto with ntohs() but writes it as given:
+		 * pass 802.1ad in network order. 802.1Q stays in host order, so
+		 * libnl sends the plain IFLA_VF_VLAN that every driver knows.
+		 */
+		vlans->vlans[0].vf_vlan_proto = a->v3 == ETH_P_8021Q_ ? ETH_P_8021Q_ : htons((uint16_t)a->v3);
 		rtnl_link_vf_set_vlans(v, vlans);
 		rtnl_link_vf_vlan_put(vlans);
 		return 0;
