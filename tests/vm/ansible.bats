@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# vm-options: --nics 2 --systemd
+# The Ansible role (contrib/ansible) on a real kernel with systemd as PID 1:
+# ansible-playbook -c local converges the guest, a second run changes
+# nothing, check mode previews without writing, a bad policy never reaches
+# the host, and the metrics timer writes a parseable textfile. The tests
+# run in order on one guest and build on each other (each run of
+# ansible-playbook is slow under TCG). Results are read back from the kernel.
+
+load helpers
+
+CONF=/etc/vfwarden/vfwarden.conf
+METRICS=/var/lib/vfwarden-test-metrics
+
+setup() {
+	vm_setup
+	[ "${VFWARDEN_VM_SYSTEMD:-0}" = 1 ] || skip "needs tests/vm/run --systemd"
+	command -v ansible-playbook > /dev/null || skip "ansible-core is not installed"
+	VARS=$BATS_FILE_TMPDIR/vars.yml
+	export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0 \
+		ANSIBLE_INVENTORY_UNPARSED_WARNING=0 ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
+}
+
+# vars VLAN VFS [EXTRA-YAML]: the role variables for this guest.
+vars() {
+	cat > "$VARS" <<EOF
+vfwarden_install_method: make
+vfwarden_src_dir: "$VFWARDEN_VM_CHECKOUT"
+vfwarden_defaults:
+  vf_driver: vfio-pci
+vfwarden_pfs:
+  - label: a
+    device: "$PF0"
+    vfs: $2
+    settings:
+      vlan: $1
+    vfs_overrides:
+      - index: 2
+        settings: { vlan: 200, trust: true }
+  - label: b
+    device: "$PF1_PCI"
+    vfs: 1
+${3:-}
+EOF
+}
+
+# play [ARGS...]: the example playbook on this host, as root (no sudo here).
+play() {
+	run ansible-playbook -c local -i localhost, -e ansible_become=false \
+		"$VFWARDEN_VM_CHECKOUT/contrib/ansible/site.yml" -e @"$VARS" "$@"
+	echo "$output" > "$BATS_FILE_TMPDIR/play-$BATS_TEST_NUMBER.log"
+}
+
+# One counter of the PLAY RECAP line: recap changed|failed|ok
+recap() {
+	sed -n "s/^localhost *:.* $1=\([0-9]*\).*/\1/p" <<< "$output" | tail -n 1
+}
+
+host_state() {
+	local i
+	echo "numvfs $(numvfs "$PF0_PCI") $(numvfs "$PF1_PCI")"
+	for ((i = 0; i < $(numvfs "$PF0_PCI"); i++)); do
+		echo "vf$i vlan $(vf_attr "$PF0" "$i" vlan) driver $(vf_driver "$PF0_PCI" "$i")"
+	done
+	sha256sum "$CONF"
+}
+
+@test "a run converges the host: VFs, VLANs, units, status fact" {
+	bin_before=$(stat -c %Y /usr/local/sbin/vfwarden)
+	vars 100 3
+	play
+	assert_success
+	assert_equal "$(recap failed)" 0
+	[ "$(recap changed)" -gt 0 ]
+	assert_equal "$(numvfs "$PF0_PCI")" 3
+	assert_equal "$(numvfs "$PF1_PCI")" 1
+	for i in 0 1; do
+		assert_equal "$(vf_attr "$PF0" $i vlan)" 100
+		assert_equal "$(vf_attr "$PF0" $i trust)" false
+		assert_equal "$(vf_driver "$PF0_PCI" $i)" vfio-pci
+	done
+	assert_equal "$(vf_attr "$PF0" 2 vlan)" 200
+	assert_equal "$(vf_attr "$PF0" 2 trust)" true
+	assert_equal "$(stat -c '%U %a' "$CONF")" "root 644"
+	assert_equal "$(systemctl is-enabled vfwarden.service)" enabled
+	assert_equal "$(systemctl is-enabled vfwarden.path)" enabled
+	assert_equal "$(systemctl is-active vfwarden.path)" active
+	# the installed program is newer than the build: make install was skipped
+	assert_equal "$(stat -c %Y /usr/local/sbin/vfwarden)" "$bin_before"
+	# vfwarden_status (from status --json), shown by site.yml's post_task
+	assert_output --partial "$PF0_PCI: 3"
+	run "$VFWARDEN" check
+	assert_success
+}
+
+@test "a second run reports changed=0" {
+	vars 100 3
+	play
+	assert_success
+	assert_equal "$(recap changed)" 0
+	assert_equal "$(recap failed)" 0
+}
+
+@test "check mode previews a changed policy and changes nothing" {
+	before=$(host_state)
+	vars 300 4
+	play --check -v
+	assert_success
+	[ "$(recap changed)" -gt 0 ]
+	# the dry run of the new policy, in the verbose result
+	assert_output --partial "a: vfs 3 -> 4"
+	assert_output --partial "changes planned, nothing written"
+	assert_equal "$(host_state)" "$before"
+	# the private preview file is gone
+	run sh -c 'ls -d /tmp/ansible.*vfwarden 2>/dev/null'
+	assert_output ""
+}
+
+@test "a bad policy variable fails at the validate step and changes nothing" {
+	before=$(host_state)
+	vars 4096 3
+	play
+	assert_failure
+	assert_output --partial "TASK [vfwarden : Write the vfwarden policy]"
+	assert_output --partial "failed to validate"
+	assert_equal "$(recap failed)" 1
+	assert_equal "$(host_state)" "$before"
+	# nor does vfwarden.path see an edit: nothing runs afterwards
+	sleep 3
+	assert_equal "$(host_state)" "$before"
+}
+
+@test "drift on the host is put back" {
+	ip link set dev "$PF0" vf 1 vlan 5
+	assert_equal "$(vf_attr "$PF0" 1 vlan)" 5
+	vars 100 3
+	play
+	assert_success
+	[ "$(recap changed)" -gt 0 ]
+	assert_equal "$(vf_attr "$PF0" 1 vlan)" 100
+}
+
+@test "vfwarden_metrics_dir: the timer's service writes metrics that parse; idempotent" {
+	rm -rf "$METRICS"
+	vars 100 3 "vfwarden_metrics_dir: $METRICS"
+	play
+	assert_success
+	[ -s "$METRICS/vfwarden.prom" ]
+	assert_equal "$(systemctl is-active vfwarden-metrics.timer)" active
+	assert_equal "$(systemctl is-enabled vfwarden-metrics.timer)" enabled
+	run /usr/bin/python3 -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+names = [f.name for f in text_string_to_metric_families(open(sys.argv[1]).read())]
+assert names and all(n.startswith("vfwarden_") for n in names), names
+print(len(names))' "$METRICS/vfwarden.prom"
+	assert_success
+	[ "$output" -gt 0 ]
+	play
+	assert_success
+	assert_equal "$(recap changed)" 0
+	rm -f "$METRICS/vfwarden.prom"
+	systemctl start vfwarden-metrics.service
+	[ -s "$METRICS/vfwarden.prom" ]
+}
