@@ -92,6 +92,7 @@ check: deps
 	rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(MAKE) --no-print-directory check-unit
 	-$(MAKE) --no-print-directory check-bats
+	-$(MAKE) --no-print-directory check-sanitize
 	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 	-$(MAKE) --no-print-directory check-vm
 	-$(MAKE) --no-print-directory bench BENCH_QUICK=1
@@ -102,9 +103,9 @@ check-unit: $(UNIT:%=$(B)/%)
 	@for t in $(UNIT); do \
 		echo "# unit: $$t"; \
 		if [ "$(VALGRIND)" = 1 ]; then \
-			valgrind -q --leak-check=full --error-exitcode=99 $(B)/$$t | tee $(RESULTS)/unit-$$t.tap; \
+			valgrind -q --leak-check=full --error-exitcode=99 $(B)/$$t | tee $(RESULTS)/$(TAP_PREFIX)unit-$$t.tap; \
 		else \
-			$(B)/$$t | tee $(RESULTS)/unit-$$t.tap; \
+			$(B)/$$t | tee $(RESULTS)/$(TAP_PREFIX)unit-$$t.tap; \
 		fi; \
 	done
 
@@ -112,8 +113,13 @@ check-bats: $(B)/vfwarden
 	@mkdir -p $(RESULTS)
 	@for t in tests/bats/*.bats; do \
 		n=$$(basename $$t .bats); echo "# bats: $$t"; \
-		VFWARDEN=$(CURDIR)/$(B)/vfwarden bats --tap $$t | tee $(RESULTS)/bats-$$n.tap; \
+		VFWARDEN=$(CURDIR)/$(B)/vfwarden bats --tap $$t | tee $(RESULTS)/$(TAP_PREFIX)bats-$$n.tap; \
 	done
+
+# The same unit and bats tiers on an ASan + UBSan build, in its own build dir.
+check-sanitize:
+	$(MAKE) --no-print-directory B=build-asan SANITIZE=1 RESULTS=$(CURDIR)/$(RESULTS) \
+		TAP_PREFIX=asan- check-unit check-bats
 
 check-vm: $(B)/vfwarden
 	@mkdir -p $(RESULTS)
@@ -155,6 +161,6 @@ bench: all
 	tests/vm/run --nics 2 --netdevsim $(if $(BENCH_QUICK),256,4096) -- env BENCH_QUICK=$(BENCH_QUICK) bench/run-guest
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) build-asan
 
-.PHONY: all deps demo bench install uninstall check check-unit check-bats check-vm fuzz clean
+.PHONY: all deps demo bench install uninstall check check-unit check-bats check-sanitize check-vm fuzz clean

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "converge.h"
+#include "hook.h"
 
 static void sleep_ms(unsigned ms)
 {
@@ -194,6 +195,9 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		return vf_converge(nl, pol, pf, o, res);
 	if ((r = pf_scan_users(pf)) < 0)
 		return r;
+	for (unsigned i = 0; i < pf->n_vf && !o->dry_run; i++)
+		if (pf->vf[i].stale_record && hook_record_remove(pf->vf[i].pci) == 0)
+			pf->vf[i].owner[0] = '\0';
 	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
 		return r;
 

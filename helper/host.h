@@ -12,7 +12,9 @@ struct vf_live {
 	char override[32]; /* driver_override, "" when none */
 	char netdev[16];
 	int iommu_group;   /* -1 when none */
-	bool no_device;    /* netdevsim: a VF with no device of its own, nothing to bind */
+	bool no_device;
+	bool stale_record; /* a hook record of a domain that no longer holds the VF */
+	long record_age;   /* seconds */    /* netdevsim: a VF with no device of its own, nothing to bind */
 	/* From netlink; nl_valid false means not known (VF not created yet). */
 	bool nl_valid;
 	uint8_t mac[MAC_LEN];

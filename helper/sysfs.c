@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "host.h"
 
@@ -430,8 +431,32 @@ static void read_owner(struct vf_live *vf)
 	    read_line_file(p, buf, sizeof(buf)) < 0)
 		return;
 	if (strncmp(buf, "domain=", 7) == 0) {
+		struct stat st;
+
 		snprintf(vf->owner, sizeof(vf->owner), "domain %.80s", buf + 7);
 		vf->in_use = true;
+		vf->record_age = stat(p, &st) == 0 ? time(NULL) - st.st_mtime : 0;
+	}
+}
+
+/*
+ * A record whose VF no process holds is the trace of a VM that is gone
+ * (a crash of libvirtd or of the VM, a release hook that never ran) once it
+ * is older than the window between the prepare hook and QEMU opening the
+ * group.
+ */
+#define RECORD_STALE_SEC 120
+
+static void mark_stale(struct pf_live *pf)
+{
+	for (unsigned i = 0; i < pf->n_vf; i++) {
+		struct vf_live *vf = &pf->vf[i];
+
+		if (!vf->owner[0] || vf->holder[0] || strncmp(vf->owner, "domain ", 7) != 0 ||
+		    vf->record_age < RECORD_STALE_SEC)
+			continue;
+		vf->stale_record = true;
+		vf->in_use = false;
 	}
 }
 
@@ -450,11 +475,15 @@ int pf_scan_users(struct pf_live *pf)
 		pf->vf[i].in_use = false;
 		pf->vf[i].owner[0] = '\0';
 		pf->vf[i].holder[0] = '\0';
+		pf->vf[i].stale_record = false;
+		pf->vf[i].record_age = 0;
 		read_owner(&pf->vf[i]);
 		any_vfio |= streq(pf->vf[i].driver, "vfio-pci");
 	}
-	if (!any_vfio)
+	if (!any_vfio) {
+		mark_stale(pf);
 		return 0;
+	}
 
 	/* A VF is in use when some process holds its /dev/vfio group open. */
 	n = scandir(roots.proc, &procs, proc_filter, NULL);
@@ -511,5 +540,6 @@ int pf_scan_users(struct pf_live *pf)
 		free(procs[i]);
 	}
 	free(procs);
+	mark_stale(pf);
 	return 0;
 }

@@ -530,3 +530,37 @@ EOF
 	run --separate-stderr flock "$ROOT/run/vfwarden/lock" "$VFWARDEN" -c "$POLICY" apply --dry-run
 	assert_success
 }
+
+@test "apply: a stale domain record (VM gone, VF not held) no longer blocks, and is cleaned up" {
+	host_two_vfio_vfs
+	fake_owner "$VF1" gone-vm
+	touch -d '10 minutes ago' "$ROOT/run/vfwarden/vf/$VF1"
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 1
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run
+	assert_success
+	[ -e "$ROOT/run/vfwarden/vf/$VF1" ]
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line 'uplink: vfs 2 -> 1'
+	[ ! -e "$ROOT/run/vfwarden/vf/$VF1" ]
+}
+
+@test "apply: an old record whose VF a process still holds keeps blocking" {
+	host_two_vfio_vfs
+	fake_owner "$VF1" long-vm
+	touch -d '10 minutes ago' "$ROOT/run/vfwarden/vf/$VF1"
+	fake_in_use "$(basename "$(readlink "$SYS/bus/pci/devices/$VF1/iommu_group")")" 777
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 1
+EOF
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_contains "in use by domain long-vm"
+	[ -e "$ROOT/run/vfwarden/vf/$VF1" ]
+}
