@@ -87,6 +87,36 @@ static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool manag
 
 #define MARK(bit) ((drift & (1u << (bit))) ? "*" : "")
 
+/* Colour only on a terminal, and never with NO_COLOR set. */
+static bool colour;
+static const int widths[] = { 10, 10, 12, 3, 12, 9, 18, 14, 5, 5, 7, 9, 12, 0 };
+
+/*
+ * One row, aligned by the visible width: drift (a '*' value, the DRIFT
+ * list) in red, a VF in use in bold, what the driver does not report dim.
+ */
+static void print_cells(const char *const cells[ELEMENTSOF(widths)])
+{
+	for (size_t i = 0; i < ELEMENTSOF(widths); i++) {
+		const char *c = cells[i], *on = "";
+		size_t n = strlen(c);
+		bool last = i + 1 == ELEMENTSOF(widths);
+
+		if (colour && n && c[n - 1] == '*')
+			on = "\033[1;31m";
+		else if (colour && last && !streq(c, "-"))
+			on = "\033[31m";
+		else if (colour && i == 12 && !streq(c, "-"))
+			on = "\033[1m";
+		else if (colour && i >= 8 && i <= 10 && streq(c, "-"))
+			on = "\033[2m";
+		fprintf(out, "%s%s%s", on, c, *on ? "\033[0m" : "");
+		if (!last)
+			fprintf(out, "%*s", (int)(n < (size_t)widths[i] ? (size_t)widths[i] - n : 0) + 1, "");
+	}
+	fputc('\n', out);
+}
+
 static void print_row(const char *label, const struct pf_live *pf, const struct vf_live *vf,
 		      bool count_drift, uint32_t drift)
 {
@@ -122,9 +152,12 @@ static void print_row(const char *label, const struct pf_live *pf, const struct 
 		 vf->nl_valid && vf->link_state >= 0 ? link_state_name((enum link_state)vf->link_state) : "-",
 		 MARK(KEY_LINK_STATE));
 	snprintf(drv, sizeof(drv), "%s%s", vf->driver[0] ? vf->driver : "none", MARK(KEY_VF_DRIVER));
-	fprintf(out, "%-10s %-10s %-12s %-3u %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
-	       pf->ifname[0] ? pf->ifname : "-", pf->pci, vf->idx, vf->pci, drv, mac, vlan, sp, tr, ls, rate,
-	       vf->owner[0] ? vf->owner : "-", dl);
+	char idx[12];
+	const char *cells[] = { label, pf->ifname[0] ? pf->ifname : "-", pf->pci, idx, vf->pci, drv, mac,
+				vlan, sp, tr, ls, rate, vf->owner[0] ? vf->owner : "-", dl };
+
+	snprintf(idx, sizeof(idx), "%u", vf->idx);
+	print_cells(cells);
 }
 
 /* Prometheus label values: backslash, double quote and newline escaped. */
@@ -314,6 +347,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		log_err("vfwarden status: --json and --prometheus exclude each other");
 		return EXIT_USAGE;
 	}
+	colour = !json && !prom && !output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	if (output && (r = output_open(output, tmp, sizeof(tmp))) < 0) {
 		log_err("vfwarden status: cannot write '%s': %s", output, strerror(-r));
 		return EXIT_SYSTEM;
