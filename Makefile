@@ -74,6 +74,7 @@ install: all
 	install -D -m 0644 README.md $(DESTDIR)$(DATADIR)/doc/vfwarden/README.md
 	install -D -m 0644 man/vfwarden.8 $(DESTDIR)$(MANDIR)/man8/vfwarden.8
 	install -D -m 0644 man/vfwarden.conf.5 $(DESTDIR)$(MANDIR)/man5/vfwarden.conf.5
+	install -D -m 0644 completion/vfwarden $(DESTDIR)$(DATADIR)/bash-completion/completions/vfwarden
 	test -e $(DESTDIR)$(SYSCONFDIR)/vfwarden/vfwarden.conf || \
 		install -m 0644 conf/vfwarden.conf $(DESTDIR)$(SYSCONFDIR)/vfwarden/vfwarden.conf
 
@@ -82,7 +83,21 @@ uninstall:
 	rm -f $(DESTDIR)$(UNITDIR)/vfwarden.service $(DESTDIR)$(UNITDIR)/vfwarden@.service $(DESTDIR)$(UNITDIR)/vfwarden.path
 	rm -rf $(DESTDIR)$(DATADIR)/doc/vfwarden
 	rm -f $(DESTDIR)$(MANDIR)/man8/vfwarden.8 $(DESTDIR)$(MANDIR)/man5/vfwarden.conf.5
+	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/vfwarden
 	rm -f $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d/vfwarden
+
+# The Debian package (debian/), built with dpkg-buildpackage in a copy of
+# the checkout under $(B)/deb, so the work tree stays as it is; the .deb
+# lands in $(B)/deb/. Needs debhelper, dpkg-dev, fakeroot (make deps).
+DEB_SRC = $(B)/deb/vfwarden-src
+
+deb:
+	rm -rf $(B)/deb && mkdir -p $(DEB_SRC)
+	tar -cf - --exclude=./.git --exclude=./$(B) --exclude=./build-asan --exclude=./debian/build \
+		--exclude=./debian/vfwarden --exclude=./debian/.debhelper . | tar -C $(DEB_SRC) -xf -
+	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_SRC)
+	@ls $(B)/deb/*.deb
 
 # --- tests: every tier writes TAP into $(B)/results, tests/summary counts it
 RESULTS = $(B)/results
@@ -163,4 +178,4 @@ bench: all
 clean:
 	rm -rf $(B) build-asan
 
-.PHONY: all deps demo bench install uninstall check check-unit check-bats check-sanitize check-vm fuzz clean
+.PHONY: all deps deb demo bench install uninstall check check-unit check-bats check-sanitize check-vm fuzz clean
