@@ -5,8 +5,8 @@
 #   baseline.sh PF_IFNAME NUMVFS VLAN [kernel]
 set -e
 pf=$1 n=$2 vlan=$3 drv=${4:-vfio-pci}
-pci=$(basename "$(readlink "/sys/class/net/$pf/device")")
-dev=/sys/bus/pci/devices/$pci
+# the PF's device: a PCI function, or netdevsim's own bus
+dev=$(readlink -f "/sys/class/net/$pf/device")
 ip link set "$pf" up
 if [ "$drv" = vfio-pci ]; then echo 0 > "$dev/sriov_drivers_autoprobe"; fi
 echo 0 > "$dev/sriov_numvfs"

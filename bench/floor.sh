@@ -1,5 +1,5 @@
 #!/bin/bash
 # The kernel floor: the sriov_numvfs writes alone. floor.sh PF_IFNAME NUMVFS
-pci=$(basename "$(readlink "/sys/class/net/$1/device")")
-echo 0 > "/sys/bus/pci/devices/$pci/sriov_numvfs"
-echo "$2" > "/sys/bus/pci/devices/$pci/sriov_numvfs"
+dev=$(readlink -f "/sys/class/net/$1/device")
+echo 0 > "$dev/sriov_numvfs"
+echo "$2" > "$dev/sriov_numvfs"

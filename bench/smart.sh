@@ -3,8 +3,8 @@
 # what is already right. Same arguments as baseline.sh.
 set -e
 pf=$1 n=$2 vlan=$3 drv=${4:-vfio-pci}
-pci=$(basename "$(readlink "/sys/class/net/$pf/device")")
-dev=/sys/bus/pci/devices/$pci
+# the PF's device: a PCI function, or netdevsim's own bus
+dev=$(readlink -f "/sys/class/net/$pf/device")
 [ "$(cat "/sys/class/net/$pf/operstate")" = up ] || ip link set "$pf" up
 if [ "$(cat "$dev/sriov_numvfs")" != "$n" ]; then
 	[ "$drv" = vfio-pci ] && echo 0 > "$dev/sriov_drivers_autoprobe"
