@@ -174,6 +174,11 @@ static int run(const struct cli *cli, int argc, char **argv)
 		if (found < 0)
 			continue;
 
+		/* At boot the PF may not be bound yet: udev's bind event brings vfwarden@ back. */
+		if (!h.pf[found].driver[0]) {
+			log_notice("%s: %s has no driver bound yet, skipped", pol->label, h.pf[found].pci);
+			continue;
+		}
 		r = pf_converge(nl, pol, &h.pf[found], &co, &res);
 		if (r < 0) {
 			log_err("%s: %s", pol->label, strerror(-r));
