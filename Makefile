@@ -109,6 +109,7 @@ check: deps
 	-$(MAKE) --no-print-directory check-bats
 	-$(MAKE) --no-print-directory check-sanitize
 	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
+	-$(MAKE) --no-print-directory deb
 	-$(MAKE) --no-print-directory check-vm
 	-$(MAKE) --no-print-directory bench BENCH_QUICK=1
 	sh tests/summary $(RESULTS)
