@@ -87,6 +87,15 @@ struct hook_ctx {
 	const char *owner;
 };
 
+/* The policy, read once per hook call and only when a VF is involved. */
+static void hook_load_policy(struct hook_ctx *c)
+{
+	if (c->loaded)
+		return;
+	c->valid = cli_load_policy(c->cli, &c->p, true) == 0;
+	c->loaded = true;
+}
+
 /* Is the PF named by any [pf] section, even of a policy that has errors? */
 static bool policy_names_pf(const struct policy *p, const struct pf_live *pf)
 {
@@ -97,9 +106,7 @@ static bool policy_names_pf(const struct policy *p, const struct pf_live *pf)
 		if (s->kind != SECTION_PF || !(s->set & (1u << KEY_DEVICE)))
 			continue;
 		snprintf(tmp.device, sizeof(tmp.device), "%s", s->device);
-		tmp.device_kind = parse_mac(s->device, tmp.device_mac) == 0 ? DEVICE_MAC
-				  : pci_addr_valid(s->device)		      ? DEVICE_PCI
-									      : DEVICE_IFNAME;
+		tmp.device_kind = policy_device_kind(s->device, tmp.device_mac);
 		if (pf_match_policy(pf, &tmp))
 			return true;
 	}
@@ -151,10 +158,7 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release
 	if (pf_scan(&pf) < 0)
 		goto out;
 
-	if (!c->loaded) {
-		c->valid = cli_load_policy(c->cli, &c->p, true) == 0;
-		c->loaded = true;
-	}
+	hook_load_policy(c);
 	if (!c->valid) {
 		if (!policy_names_pf(&c->p, &pf))
 			goto out;
@@ -272,10 +276,7 @@ static void create_missing_vfs(struct hook_ctx *c, const struct hook_input *in)
 	}
 	if (!missing)
 		return;
-	if (!c->loaded) {
-		c->valid = cli_load_policy(c->cli, &c->p, true) == 0;
-		c->loaded = true;
-	}
+	hook_load_policy(c);
 	if (!c->valid || take_lock(c) < 0 || host_scan(&h) < 0)
 		goto out;
 	if (!c->nl && nlh_open(&c->nl) < 0)

@@ -708,7 +708,7 @@ static void vf_conf_merge(struct vf_conf *dst, const struct section *s)
 	}
 }
 
-static enum device_kind device_kind(const char *d, uint8_t mac[MAC_LEN])
+enum device_kind policy_device_kind(const char *d, uint8_t mac[MAC_LEN])
 {
 	if (parse_mac(d, mac) == 0)
 		return DEVICE_MAC;
@@ -792,7 +792,7 @@ int policy_validate(struct policy *p)
 		}
 		strcpy(pf.label, s->label);
 		strcpy(pf.device, s->device);
-		pf.device_kind = device_kind(pf.device, pf.device_mac);
+		pf.device_kind = policy_device_kind(pf.device, pf.device_mac);
 		pf.at = s->key_at[KEY_DEVICE];
 		pf.vfs = (s->set & (1u << KEY_VFS)) ? s->vfs
 			 : (defaults.set & (1u << KEY_VFS)) ? defaults.vfs : 0;

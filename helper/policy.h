@@ -118,6 +118,8 @@ int policy_parse_file(struct policy *p, const char *path);
 int policy_parse_default(struct policy *p, const char *main_file, const char *dir);
 /* Cross-section checks and resolution into p->pfs. */
 int policy_validate(struct policy *p);
+/* What a 'device =' value names: a MAC (filled in), a PCI address or an interface. */
+enum device_kind policy_device_kind(const char *d, uint8_t mac[MAC_LEN]);
 /* Check a file's owner and mode: -EPERM with a message in msg if unsafe. */
 int policy_check_perms(int fd, const char *what, char *msg, size_t size);
 /* Effective MAC for VF idx of a PF with permanent MAC pf_mac; false for none */
