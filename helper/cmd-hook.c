@@ -18,6 +18,21 @@
 
 #define HOOK_LOCK_TIMEOUT_MS 30000
 
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
 /* Drain stdin to EOF: libvirt is still writing, and an early exit breaks its pipe. */
 static void drain_stdin(void)
 {
@@ -77,6 +92,12 @@ static int read_stdin(char **ret, size_t *len)
 	*len = n;
 	return 0;
 }
+
+enum hook_mode {
+	HOOK_PREPARE, /* prepare begin, port-created */
+	HOOK_RELEASE, /* release end, stopped end, port-deleted */
+	HOOK_RECHECK, /* reconnect begin, restore begin: a domain that runs or resumes */
+};
 
 struct hook_ctx {
 	const struct cli *cli;
@@ -139,9 +160,64 @@ static int take_lock(struct hook_ctx *c)
 	return r;
 }
 
-/* prepare: 0 prepared or not ours; -1 refused (already logged). */
-static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release)
+/*
+ * A domain's <metadata> settings for VF d, over conf, for the keys the PF's
+ * allow-domain lists. What the domain XML itself gives (mac, vlan) wins.
+ * 0, or -1 with the reason logged.
+ */
+static int apply_metadata(const struct hook_ctx *c, const struct hook_input *in,
+			  const struct pf_policy *pol, const struct hook_dev *d, unsigned idx,
+			  struct vf_conf *conf)
 {
+	char err[200];
+
+	if (in->meta_err[0]) {
+		log_err("vfwarden: domain '%s': %s vf%u (%s): vfwarden metadata: %s", c->owner,
+			pol->label, idx, d->pci, in->meta_err);
+		return -1;
+	}
+	/* Settings for every VF first, then those for this VF's address. */
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < in->n_meta; i++) {
+			const struct hook_meta *m = &in->meta[i];
+			struct vf_conf tmp = *conf;
+			enum vf_key k;
+
+			if (pass == 0 ? m->pci[0] != '\0' : !streq(m->pci, d->pci))
+				continue;
+			if (vf_setting_parse(m->key, m->value, &tmp, &k, err, sizeof(err)) < 0) {
+				log_err("vfwarden: domain '%s': %s vf%u (%s): vfwarden metadata: %s",
+					c->owner, pol->label, idx, d->pci, err);
+				return -1;
+			}
+			if (k == KEY_VF_DRIVER || !(pol->allow_domain & (1u << k))) {
+				log_err("vfwarden: domain '%s': %s vf%u (%s): vfwarden metadata sets %s, which [pf %s] does not allow (allow-domain)",
+					c->owner, pol->label, idx, d->pci, vf_key_name(k), pol->label);
+				return -1;
+			}
+			if ((k == KEY_MAC && d->has_mac) ||
+			    ((k == KEY_VLAN || k == KEY_QOS || k == KEY_VLAN_PROTO) && d->has_vlan))
+				continue;
+			*conf = tmp;
+		}
+	if (conf->qos && !conf->vlan) {
+		log_err("vfwarden: domain '%s': %s vf%u (%s): qos %u without a vlan", c->owner,
+			pol->label, idx, d->pci, conf->qos);
+		return -1;
+	}
+	if (conf->max_tx_rate && conf->min_tx_rate > conf->max_tx_rate) {
+		log_err("vfwarden: domain '%s': %s vf%u (%s): min-tx-rate %u is above max-tx-rate %u",
+			c->owner, pol->label, idx, d->pci, conf->min_tx_rate, conf->max_tx_rate);
+		return -1;
+	}
+	return 0;
+}
+
+/* 0 prepared, released or not ours; -1 refused (already logged). */
+static int vf_prepare(struct hook_ctx *c, const struct hook_input *in, const struct hook_dev *d,
+		      enum hook_mode mode)
+{
+	bool release = mode == HOOK_RELEASE, recheck = mode == HOOK_RECHECK;
 	char pf_pci[PCI_ADDR_LEN];
 	struct pf_live pf = { 0 };
 	const struct pf_policy *pol = NULL;
@@ -164,6 +240,12 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release
 			goto out;
 		if (release)
 			goto out_record;
+		if (recheck) {
+			log_warn("vfwarden: domain '%s': VF %s of a managed PF not checked, the policy is invalid: %s:%u: %s",
+				 c->owner, d->pci, c->p.errors[0].at.file, c->p.errors[0].at.line,
+				 c->p.errors[0].msg);
+			goto out;
+		}
 		log_err("vfwarden: domain '%s': VF %s of a managed PF, but the policy is invalid: %s:%u: %s",
 			c->owner, d->pci, c->p.errors[0].at.file, c->p.errors[0].at.line, c->p.errors[0].msg);
 		ret = -1;
@@ -180,18 +262,27 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release
 		goto out_record;
 	}
 	if (take_lock(c) < 0) {
-		ret = release ? 0 : -1;
+		ret = mode == HOOK_PREPARE ? -1 : 0;
 		goto out;
 	}
 	if (!c->nl && (r = nlh_open(&c->nl)) < 0) {
 		log_err("vfwarden: cannot open rtnetlink: %s", strerror(-r));
-		ret = release ? 0 : -1;
+		ret = mode == HOOK_PREPARE ? -1 : 0;
 		goto out;
 	}
 
 	pf_scan_users(&pf);
-	/* A record of this or an older domain may be stale; an open vfio group is not. */
-	if (pf.vf[idx].holder[0]) {
+	/*
+	 * A record of this or an older domain may be stale; an open vfio group is
+	 * not. A domain being re-checked holds its own VF: that is expected.
+	 */
+	if (recheck) {
+		if (hook_record_owner(d->pci, other, sizeof(other)) == 0 && !streq(other, c->owner)) {
+			log_warn("vfwarden: domain '%s': %s vf%u (%s) is recorded for domain '%s': left alone",
+				 c->owner, pol->label, idx, d->pci, other);
+			goto out;
+		}
+	} else if (pf.vf[idx].holder[0]) {
 		if (release) {
 			log_notice("vfwarden: domain '%s': %s vf%u (%s) is in use by %s: left alone",
 				   c->owner, pol->label, idx, d->pci, pf.vf[idx].holder);
@@ -216,6 +307,10 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release
 
 	conf = pol->vf[idx];
 	if (!release) {
+		if (apply_metadata(c, in, pol, d, idx, &conf) < 0) {
+			ret = recheck ? 0 : -1;
+			goto out;
+		}
 		/* What the domain XML gives wins; libvirt sets it too. */
 		conf.driver = VF_DRIVER_VFIO;
 		if (d->has_mac) {
@@ -234,10 +329,11 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_dev *d, bool release
 	if (r < 0) {
 		log_err("vfwarden: domain '%s': %s vf%u (%s): %s", c->owner, pol->label, idx, d->pci,
 			strerror(-r));
-		ret = release ? 0 : -1;
+		ret = mode == HOOK_PREPARE ? -1 : 0;
 		goto out;
 	}
-	if (res.failures && !release) {
+	/* A running domain is never stopped for drift: report_err() logged it. */
+	if (res.failures && mode == HOOK_PREPARE) {
 		/* report_err() said which attribute, in the one line libvirt shows. */
 		ret = -1;
 		goto out;
@@ -302,7 +398,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 	struct hook_input in;
 	_cleanup_free_ char *xml = NULL;
 	size_t len = 0;
-	bool prepare, release, network;
+	bool prepare, release, recheck, network;
+	enum hook_mode mode;
 	const char *op, *subop;
 	int r, ret = EXIT_OK;
 
@@ -322,11 +419,23 @@ static int run(const struct cli *cli, int argc, char **argv)
 	op = argv[3];
 	subop = argv[4];
 	prepare = network ? streq(op, "port-created") : streq(op, "prepare") && streq(subop, "begin");
-	release = network ? streq(op, "port-deleted") : streq(op, "release") && streq(subop, "end");
+	/* libvirt runs both after every stop and after a failed start; either may be alone. */
+	release = network ? streq(op, "port-deleted")
+			  : (streq(op, "release") || streq(op, "stopped")) && streq(subop, "end");
+	recheck = !network && (streq(op, "reconnect") || streq(op, "restore")) && streq(subop, "begin");
+	mode = prepare ? HOOK_PREPARE : release ? HOOK_RELEASE : HOOK_RECHECK;
 
 	/* Read stdin whole even when the event is not ours: libvirt is writing it. */
 	r = read_stdin(&xml, &len);
-	if (!prepare && !release)
+	/* An incoming migration may rewrite the XML on stdout: ours goes through unchanged. */
+	if (!network && streq(op, "migrate")) {
+		if (r < 0) {
+			log_err("vfwarden hook: cannot read the XML on stdin: %s", strerror(-r));
+			return EXIT_SYSTEM;
+		}
+		return write_all(STDOUT_FILENO, xml, len) < 0 ? EXIT_SYSTEM : EXIT_OK;
+	}
+	if (!prepare && !release && !recheck)
 		return EXIT_OK;
 	if (r < 0) {
 		log_err("vfwarden hook: cannot read the XML on stdin: %s", strerror(-r));
@@ -347,7 +456,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	if (prepare)
 		create_missing_vfs(&c, &in);
 	for (unsigned i = 0; i < in.n; i++)
-		if (vf_prepare(&c, &in.dev[i], release) < 0) {
+		if (vf_prepare(&c, &in, &in.dev[i], mode) < 0) {
 			ret = EXIT_PARTIAL;
 			break;
 		}

@@ -5,9 +5,11 @@
  * The XML is untrusted input: bounded in size, parsed without network
  * access, DTD loading or entity substitution.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <string.h>
@@ -134,6 +136,91 @@ static void text_of(const xmlNode *n, char *buf, size_t size)
 	xmlFree(t);
 }
 
+static bool in_ns(const xmlNode *n, const char *name)
+{
+	return name_is(n, name) && n->ns && n->ns->href &&
+	       xmlStrEqual(n->ns->href, (const xmlChar *)HOOK_XMLNS);
+}
+
+static void meta_error(struct hook_input *in, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void meta_error(struct hook_input *in, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (in->meta_err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(in->meta_err, sizeof(in->meta_err), fmt, ap);
+	va_end(ap);
+}
+
+/* <vfwarden:vf address='...' key='value' .../>: one entry per attribute. */
+static void read_meta_vf(const xmlNode *vf, struct hook_input *in)
+{
+	char pci[PCI_ADDR_LEN] = "";
+	xmlChar *a = xmlGetProp(vf, (const xmlChar *)"address");
+
+	if (a) {
+		bool ok = pci_addr_valid((const char *)a);
+
+		if (ok)
+			for (unsigned i = 0; i < PCI_ADDR_LEN; i++)
+				pci[i] = (char)tolower((unsigned char)a[i]);
+		else
+			meta_error(in, "address '%.40s' is not a PCI address", (const char *)a);
+		xmlFree(a);
+		if (!ok)
+			return;
+	}
+	for (const xmlAttr *at = vf->properties; at; at = at->next) {
+		struct hook_meta *m;
+		xmlChar *v;
+
+		if (at->type != XML_ATTRIBUTE_NODE || xmlStrEqual(at->name, (const xmlChar *)"address"))
+			continue;
+		if (in->n_meta >= HOOK_META_MAX) {
+			meta_error(in, "more than %d settings", HOOK_META_MAX);
+			return;
+		}
+		m = &in->meta[in->n_meta];
+		v = xmlGetProp(vf, at->name);
+		if (!v || strlen((const char *)at->name) >= sizeof(m->key) ||
+		    strlen((const char *)v) >= sizeof(m->value)) {
+			meta_error(in, "setting '%.40s' is too long", (const char *)at->name);
+			xmlFree(v);
+			return;
+		}
+		memcpy(m->pci, pci, sizeof(pci));
+		snprintf(m->key, sizeof(m->key), "%s", (const char *)at->name);
+		snprintf(m->value, sizeof(m->value), "%s", (const char *)v);
+		xmlFree(v);
+		in->n_meta++;
+	}
+}
+
+static void read_metadata(const xmlNode *md, struct hook_input *in)
+{
+	for (const xmlNode *top = md ? md->children : NULL; top; top = top->next) {
+		if (top->type != XML_ELEMENT_NODE || !top->ns || !top->ns->href ||
+		    !xmlStrEqual(top->ns->href, (const xmlChar *)HOOK_XMLNS))
+			continue; /* another application's metadata */
+		if (!in_ns(top, "vfs")) {
+			meta_error(in, "unknown element '%.40s' (expected vfs)", (const char *)top->name);
+			continue;
+		}
+		for (const xmlNode *c = top->children; c; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE)
+				continue;
+			if (!in_ns(c, "vf")) {
+				meta_error(in, "unknown element '%.40s' (expected vf)", (const char *)c->name);
+				continue;
+			}
+			read_meta_vf(c, in);
+		}
+	}
+}
+
 int hook_parse_domain(const char *xml, size_t len, struct hook_input *in)
 {
 	xmlDocPtr doc = parse(xml, len);
@@ -149,6 +236,7 @@ int hook_parse_domain(const char *xml, size_t len, struct hook_input *in)
 		return -EBADMSG;
 	}
 	text_of(child(root, "name"), in->owner, sizeof(in->owner));
+	read_metadata(child(root, "metadata"), in);
 	devs = child(root, "devices");
 	for (const xmlNode *c = devs ? devs->children : NULL; c && r == 0; c = c->next) {
 		if (name_is(c, "interface") && attr_is(c, "type", "hostdev")) {

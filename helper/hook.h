@@ -14,10 +14,30 @@ struct hook_dev {
 	unsigned vlan;
 };
 
+/*
+ * Per-VM settings from the domain's <metadata>, in this namespace:
+ *   <vfwarden:vfs xmlns:vfwarden="http://vfwarden.org/xmlns/domain/1.0">
+ *     <vfwarden:vf trust="on"/>                          every VF of the domain
+ *     <vfwarden:vf address="0000:01:10.2" max-tx-rate="500"/>   just this one
+ *   </vfwarden:vfs>
+ * Attribute names are policy keys; the PF's allow-domain says which count.
+ */
+#define HOOK_XMLNS "http://vfwarden.org/xmlns/domain/1.0"
+#define HOOK_META_MAX 64
+
+struct hook_meta {
+	char pci[PCI_ADDR_LEN]; /* "" for every VF of the domain */
+	char key[24];
+	char value[64];
+};
+
 struct hook_input {
 	char owner[128]; /* domain name */
 	struct hook_dev dev[HOOK_VFS_MAX];
 	unsigned n;
+	struct hook_meta meta[HOOK_META_MAX];
+	unsigned n_meta;
+	char meta_err[160]; /* a malformed vfwarden <metadata>: why, else "" */
 };
 
 /* <interface type='hostdev'> and <hostdev mode='subsystem' type='pci'> of a domain. */

@@ -34,6 +34,7 @@ static const char *const key_names[_KEY_MAX] = {
 	[KEY_DEVICE] = "device",
 	[KEY_VFS] = "vfs",
 	[KEY_PF_UP] = "pf-up",
+	[KEY_ALLOW_DOMAIN] = "allow-domain",
 };
 
 static const char *const driver_names[] = {
@@ -351,6 +352,53 @@ static const char *section_name(const struct section *s, char *buf, size_t size)
 	return buf;
 }
 
+static int key_lookup(const char *name);
+
+/*
+ * allow-domain = trust, max-tx-rate: the VF settings a domain may choose in
+ * its <metadata>. vf-driver is not among them: the hook binds vfio-pci.
+ */
+static int parse_allow_domain(struct section *s, const char *v, char *err, size_t errsz)
+{
+	char buf[256], *rest = buf, *t;
+	uint32_t set = 0;
+
+	if (streq(v, "none")) {
+		s->allow_domain = 0;
+		return 0;
+	}
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf) || !*v)
+		goto bad;
+	while ((t = strsep(&rest, ","))) {
+		size_t l;
+		int k;
+
+		t += strspn(t, " \t");
+		l = strlen(t);
+		while (l && (t[l - 1] == ' ' || t[l - 1] == '\t'))
+			t[--l] = '\0';
+		k = key_lookup(t);
+		if (k < 0 || k >= _KEY_VF_MAX || k == KEY_VF_DRIVER) {
+			snprintf(err, errsz,
+				 "invalid allow-domain '%s': '%s' is not a VF setting a domain may choose",
+				 v, t);
+			return -EINVAL;
+		}
+		if (set & (1u << k)) {
+			snprintf(err, errsz, "invalid allow-domain '%s': '%s' listed twice", v, t);
+			return -EINVAL;
+		}
+		set |= 1u << k;
+	}
+	if (!set)
+		goto bad;
+	s->allow_domain = set;
+	return 0;
+bad:
+	snprintf(err, errsz, "invalid allow-domain '%s' (none, or VF settings separated by commas)", v);
+	return -EINVAL;
+}
+
 static int parse_value(struct section *s, int key, const char *v, char *err, size_t errsz)
 {
 	unsigned long n;
@@ -459,6 +507,8 @@ static int parse_value(struct section *s, int key, const char *v, char *err, siz
 			 "invalid device '%s' (an interface name, a PCI address such as 0000:01:00.0 or a MAC)",
 			 v);
 		return -EINVAL;
+	case KEY_ALLOW_DOMAIN:
+		return parse_allow_domain(s, v, err, errsz);
 	case KEY_VFS:
 		if ((r = parse_uint(v, VFS_MAX, &n)) < 0) {
 			snprintf(err, errsz, "invalid vfs '%s' (0-%d)", v, VFS_MAX);
@@ -494,7 +544,8 @@ static int policy_handler(void *user, const char *section, const char *name, con
 		return 1;
 	}
 	if ((key == KEY_DEVICE && s->kind != SECTION_PF) ||
-	    ((key == KEY_VFS || key == KEY_PF_UP) && s->kind == SECTION_VF)) {
+	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN) &&
+	     s->kind == SECTION_VF)) {
 		error_at(p, &at, "key '%s' is not allowed in %s", name, section_name(s, sn, sizeof(sn)));
 		return 1;
 	}
@@ -708,6 +759,25 @@ static void vf_conf_merge(struct vf_conf *dst, const struct section *s)
 	}
 }
 
+int vf_setting_parse(const char *name, const char *value, struct vf_conf *c, enum vf_key *key,
+		     char *err, size_t errsz)
+{
+	struct section s = { .kind = SECTION_VF };
+	int k = key_lookup(name);
+	int r;
+
+	if (k < 0 || k >= _KEY_VF_MAX) {
+		snprintf(err, errsz, "unknown VF setting '%s'", name);
+		return -ENOENT;
+	}
+	if ((r = parse_value(&s, k, value, err, errsz)) < 0)
+		return r;
+	s.set = 1u << k;
+	vf_conf_merge(c, &s);
+	*key = (enum vf_key)k;
+	return 0;
+}
+
 enum device_kind policy_device_kind(const char *d, uint8_t mac[MAC_LEN])
 {
 	if (parse_mac(d, mac) == 0)
@@ -773,6 +843,8 @@ int policy_validate(struct policy *p)
 					defaults.vfs = s->vfs;
 				if (k == KEY_PF_UP)
 					defaults.pf_up = s->pf_up;
+				if (k == KEY_ALLOW_DOMAIN)
+					defaults.allow_domain = s->allow_domain;
 			}
 		defaults.set |= s->set;
 	}
@@ -798,6 +870,8 @@ int policy_validate(struct policy *p)
 			 : (defaults.set & (1u << KEY_VFS)) ? defaults.vfs : 0;
 		pf.pf_up = (s->set & (1u << KEY_PF_UP)) ? s->pf_up
 			   : (defaults.set & (1u << KEY_PF_UP)) ? defaults.pf_up : true;
+		pf.allow_domain = (s->set & (1u << KEY_ALLOW_DOMAIN)) ? s->allow_domain
+				  : defaults.allow_domain;
 
 		for (unsigned j = 0; j < p->n_pfs; j++)
 			if (same_device(&p->pfs[j], &pf)) {

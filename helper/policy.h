@@ -27,6 +27,7 @@ enum vf_key {
 	KEY_DEVICE = _KEY_VF_MAX,
 	KEY_VFS,
 	KEY_PF_UP,
+	KEY_ALLOW_DOMAIN,
 	_KEY_MAX,
 };
 
@@ -71,6 +72,7 @@ struct section {
 	char device[64];
 	unsigned vfs;
 	bool pf_up;
+	uint32_t allow_domain; /* bit per enum vf_key */
 };
 
 enum device_kind { DEVICE_IFNAME, DEVICE_PCI, DEVICE_MAC };
@@ -83,6 +85,8 @@ struct pf_policy {
 	uint8_t device_mac[MAC_LEN];
 	unsigned vfs;
 	bool pf_up;
+	/* VF keys a domain's <metadata> may set for its VFs (allow-domain). */
+	uint32_t allow_domain;
 	struct origin at;
 	struct vf_conf *vf; /* vfs entries */
 };
@@ -120,6 +124,13 @@ int policy_parse_default(struct policy *p, const char *main_file, const char *di
 int policy_validate(struct policy *p);
 /* What a 'device =' value names: a MAC (filled in), a PCI address or an interface. */
 enum device_kind policy_device_kind(const char *d, uint8_t mac[MAC_LEN]);
+/*
+ * Parse one VF setting as the policy would ("trust", "on") into c, for
+ * settings that come from elsewhere (a domain's <metadata>). -ENOENT for a
+ * name that is not a VF setting, -EINVAL for a bad value; err says which.
+ */
+int vf_setting_parse(const char *name, const char *value, struct vf_conf *c, enum vf_key *key,
+		     char *err, size_t errsz);
 /* Check a file's owner and mode: -EPERM with a message in msg if unsafe. */
 int policy_check_perms(int fd, const char *what, char *msg, size_t size);
 /* Effective MAC for VF idx of a PF with permanent MAC pf_mac; false for none */

@@ -86,6 +86,12 @@ domain_plain() {
 EOF
 }
 
+# with_meta XML-ELEMENTS: a domain on stdin gets <metadata> with a vfwarden
+# <vfs> element holding XML-ELEMENTS (the namespace prefix is 'v').
+with_meta() {
+	sed "s|^  <name>vm1</name>|&<metadata><v:vfs xmlns:v='http://vfwarden.org/xmlns/domain/1.0'>$1</v:vfs><other:x xmlns:other='urn:x'/></metadata>|"
+}
+
 # The netlink line of VF IDX of enp1s0.
 vf_line() {
 	grep "^vf$1 " "$NL/enp1s0"
@@ -222,8 +228,8 @@ enp1s0 vf0 vlan 100 qos 0 802.1Q"
 
 @test "hook: other operations exit 0 and write nothing" {
 	before=$(tree_sum)
-	for op in "start begin" "started begin" "stopped end" "release begin" "prepare end" \
-		"migrate begin" "restore begin" "reconnect begin" "attach begin" "unknown-op x"; do
+	for op in "start begin" "started begin" "release begin" "prepare end" "stopped begin" \
+		"reconnect end" "attach begin" "unknown-op x"; do
 		run --separate-stderr hook $op < <(domain_iface "$VF0")
 		assert_success
 		assert_output ''
@@ -600,4 +606,109 @@ EOF
 	run --separate-stderr vfw -c "$POLICY" hook qemu vm1 </dev/null
 	assert_failure 2
 	[ "$(tree_sum)" = "$before" ]
+}
+
+@test "hook: migrate begin passes the XML through unchanged and writes nothing" {
+	before=$(tree_sum)
+	for xml in "$(domain_iface "$VF0")" "$(domain_plain)" "not xml at all <"; do
+		run --separate-stderr hook migrate begin <<< "$xml"
+		assert_success
+		assert_output "$xml"
+		assert_stderr_empty
+	done
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+}
+
+@test "hook: stopped end returns the VF to the policy like release end; release end after it writes nothing" {
+	run hook prepare begin < <(domain_iface "$VF0")
+	assert_success
+	rm -f "$NL/log"
+	m0=$(auto_mac "$(pf_mac enp1s0)" 0)
+	run --separate-stderr hook stopped end < <(domain_iface "$VF0")
+	assert_success
+	assert_stderr_empty
+	assert_equal "$(vf_line 0)" "vf0 mac=$m0 vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0"
+	[ ! -e "$REC/$VF0" ]
+	rm -f "$NL/log"
+	run --separate-stderr hook release end < <(domain_iface "$VF0")
+	assert_success
+	assert_stderr_empty
+	[ ! -e "$NL/log" ]
+}
+
+@test "hook: reconnect begin and restore begin re-apply a running domain's VF and never fail" {
+	for op in reconnect restore; do
+		run hook prepare begin < <(domain_iface "$VF0")
+		assert_success
+		# The domain runs: its qemu holds the group. Someone flipped two settings.
+		fake_in_use 30 6000 qemu-system-x86
+		fake_vf_state enp1s0 0 mac=52:54:00:aa:bb:01 vlan=42 spoofchk=1 trust=0 max=1000
+		rm -f "$NL/log"
+		run --separate-stderr hook $op begin < <(domain_iface "$VF0")
+		assert_success
+		assert_output ''
+		assert_equal "$(nl_log)" "enp1s0 vf0 spoofchk off
+enp1s0 vf0 trust on"
+		# The XML's mac and vlan stay, the record stays.
+		assert_equal "$(vf_line 0)" "vf0 mac=52:54:00:aa:bb:01 vlan=42 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0"
+		assert_equal "$(head -n1 "$REC/$VF0")" "domain=vm1"
+		# Converged: a second re-check writes nothing.
+		rm -f "$NL/log"
+		run --separate-stderr hook $op begin < <(domain_iface "$VF0")
+		assert_success
+		[ ! -e "$NL/log" ]
+		rm -rf "$ROOT/proc/6000"
+		run hook release end < <(domain_iface "$VF0")
+		assert_success
+	done
+}
+
+@test "hook: reconnect begin with a broken policy or a refused attribute warns and exits 0" {
+	fake_in_use 30 6001 qemu-system-x86
+	fake_reject enp1s0 trust
+	run --separate-stderr hook reconnect begin < <(domain_iface "$VF0")
+	assert_success
+	assert_stderr_contains "vf0 ($VF0) trust"
+	echo 'vlan = 5000' >> "$POLICY"
+	before=$(tree_sum)
+	run --separate-stderr hook reconnect begin < <(domain_iface "$VF0")
+	assert_success
+	assert_stderr_contains "$POLICY:8:"
+	[ "$(tree_sum)" = "$before" ]
+}
+
+@test "hook: <metadata> sets what allow-domain lets it, for every VF or one address; release restores the policy" {
+	echo 'allow-domain = trust, max-tx-rate, spoofchk' >> "$POLICY"
+	meta="<v:vf trust='off' max-tx-rate='500'/><v:vf address='${VF0^^}' spoofchk='on'/><v:vf address='$VF1' max-tx-rate='9'/>"
+	run --separate-stderr hook prepare begin < <(domain_iface "$VF0" | with_meta "$meta")
+	assert_success
+	assert_stderr_empty
+	assert_equal "$(vf_line 0)" "vf0 mac=52:54:00:aa:bb:01 vlan=42 qos=0 proto=802.1Q spoofchk=1 trust=0 link=0 max=500 min=0 rss=0"
+	run --separate-stderr hook release end < <(domain_iface "$VF0" | with_meta "$meta")
+	assert_success
+	assert_equal "$(vf_line 0)" "vf0 mac=$(auto_mac "$(pf_mac enp1s0)" 0) vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0"
+}
+
+@test "hook: <metadata> the policy does not allow, or a bad value, refuses the start and writes nothing" {
+	echo 'allow-domain = max-tx-rate' >> "$POLICY"
+	before=$(tree_sum)
+	run --separate-stderr hook prepare begin < <(domain_iface "$VF0" | with_meta "<v:vf trust='on'/>")
+	assert_failure
+	assert_stderr_line "vfwarden: domain 'vm1': uplink vf0 ($VF0): vfwarden metadata sets trust, which [pf uplink] does not allow (allow-domain)"
+	for meta in "<v:vf max-tx-rate='fast'/>" "<v:vf trsut='on'/>" "<v:vf address='01:10.0' max-tx-rate='1'/>" \
+		"<v:bogus/>" "<v:vf min-tx-rate='2000'/>"; do
+		run --separate-stderr hook prepare begin < <(domain_iface "$VF0" | with_meta "$meta")
+		assert_failure
+		assert_stderr_contains "vfwarden: domain 'vm1': uplink vf0 ($VF0): "
+	done
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+	# Without allow-domain nothing may be chosen; a domain without a VF ignores its metadata.
+	sed -i '$d' "$POLICY"
+	run --separate-stderr hook prepare begin < <(domain_iface "$VF0" | with_meta "<v:vf max-tx-rate='5'/>")
+	assert_failure
+	run --separate-stderr "$VFWARDEN" -c "$POLICY" hook qemu plain prepare begin - < <(domain_plain | sed "s|<name>plain</name>|&<metadata><v:vfs xmlns:v='http://vfwarden.org/xmlns/domain/1.0'><v:bad/></v:vfs></metadata>|")
+	assert_success
+	assert_stderr_empty
 }

@@ -232,6 +232,54 @@ static void test_mistakes(void)
 	check("vfs and pf-up in [vf]", "[pf a]\ndevice = eth0\nvfs = 4\n[vf a 0-3]\nvfs = 1\npf-up = no\n",
 	      ERRS("t.conf:5: key 'vfs' is not allowed in [vf a 0-3]",
 		   "t.conf:6: key 'pf-up' is not allowed in [vf a 0-3]"));
+
+	check("allow-domain", "[defaults]\nallow-domain = trust\n[pf a]\ndevice = eth0\n"
+	      "allow-domain = trust , max-tx-rate,spoofchk\n[pf b]\ndevice = eth1\nallow-domain = none\n",
+	      NO_ERRS);
+	check("allow-domain mistakes",
+	      "[pf a]\ndevice = eth0\nvfs = 1\nallow-domain = vf-driver\n[pf b]\ndevice = eth1\n"
+	      "allow-domain = trust,trust\n[pf c]\ndevice = eth2\nallow-domain =\n[pf d]\ndevice = eth3\n"
+	      "allow-domain = trust,,\n[pf e]\ndevice = eth4\nallow-domain = tust\n[vf a 0]\nallow-domain = trust\n",
+	      ERRS("t.conf:4: invalid allow-domain 'vf-driver': 'vf-driver' is not a VF setting a domain may choose",
+		   "t.conf:7: invalid allow-domain 'trust,trust': 'trust' listed twice",
+		   "t.conf:10: invalid allow-domain '' (none, or VF settings separated by commas)",
+		   "t.conf:13: invalid allow-domain 'trust,,': '' is not a VF setting a domain may choose",
+		   "t.conf:16: invalid allow-domain 'tust': 'tust' is not a VF setting a domain may choose",
+		   "t.conf:18: key 'allow-domain' is not allowed in [vf a 0]"));
+}
+
+static void test_allow_domain(void)
+{
+	struct policy p;
+	struct vf_conf c = { 0 };
+	enum vf_key k = _KEY_VF_MAX;
+	char err[200] = "";
+
+	tap_is_int(load(&p, "[defaults]\nallow-domain = trust\n[pf a]\ndevice = eth0\n"
+			    "allow-domain = max-tx-rate, spoofchk\n[pf b]\ndevice = eth1\n[pf c]\n"
+			    "device = eth2\nallow-domain = none\n"), 0, "allow-domain: loads");
+	if (p.n_pfs == 3) {
+		tap_is_int(p.pfs[0].allow_domain, (1u << KEY_MAX_TX_RATE) | (1u << KEY_SPOOFCHK),
+			   "allow-domain: [pf] list over [defaults]");
+		tap_is_int(p.pfs[1].allow_domain, 1u << KEY_TRUST, "allow-domain: from [defaults]");
+		tap_is_int(p.pfs[2].allow_domain, 0, "allow-domain: none");
+	} else
+		tap_ok(0, "allow-domain: 3 PFs");
+	policy_free(&p);
+	tap_is_int(load(&p, "[pf a]\ndevice = eth0\n"), 0, "allow-domain: absent");
+	tap_is_int(p.n_pfs ? p.pfs[0].allow_domain : 99, 0, "allow-domain: built-in none");
+	policy_free(&p);
+
+	tap_is_int(vf_setting_parse("trust", "on", &c, &k, err, sizeof(err)), 0, "vf_setting_parse trust on");
+	tap_ok(c.trust && k == KEY_TRUST, "vf_setting_parse sets trust");
+	tap_is_int(vf_setting_parse("max-tx-rate", "500", &c, &k, err, sizeof(err)), 0, "vf_setting_parse rate");
+	tap_ok(c.max_tx_rate == 500 && k == KEY_MAX_TX_RATE, "vf_setting_parse sets max-tx-rate");
+	tap_is_int(vf_setting_parse("max-tx-rate", "5x", &c, &k, err, sizeof(err)), -EINVAL, "vf_setting_parse bad value");
+	tap_is_str(err, "invalid max-tx-rate '5x' (Mbit/s, a whole number, 0 = no limit)", "vf_setting_parse says why");
+	tap_ok(c.max_tx_rate == 500, "vf_setting_parse: bad value changes nothing");
+	tap_is_int(vf_setting_parse("vfs", "2", &c, &k, err, sizeof(err)), -ENOENT, "vf_setting_parse: PF key refused");
+	tap_is_int(vf_setting_parse("trsut", "on", &c, &k, err, sizeof(err)), -ENOENT, "vf_setting_parse: unknown");
+	tap_is_str(err, "unknown VF setting 'trsut'", "vf_setting_parse: unknown says so");
 }
 
 static void test_all_sorted(void)
@@ -546,6 +594,7 @@ int main(void)
 	test_all_sorted();
 	test_syntax();
 	test_builtin();
+	test_allow_domain();
 	test_precedence();
 	test_two_files();
 	test_perms();
