@@ -190,3 +190,95 @@ EOF
 	virsh -q net-destroy vfpool > /dev/null
 	virsh -q net-undefine vfpool > /dev/null
 }
+
+@test "<metadata>: a domain sets what allow-domain lets it; destroy restores the policy" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+allow-domain = trust, spoofchk
+EOF
+	"$VFWARDEN" apply
+	meta="<metadata><vfwarden:vfs xmlns:vfwarden='http://vfwarden.org/xmlns/domain/1.0'><vfwarden:vf trust='on' spoofchk='off'/></vfwarden:vfs></metadata>"
+	domain metavm "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 1)</source></hostdev>"
+	# libvirt keeps foreign metadata: add ours the way an admin would
+	sed -i "s|<name>metavm</name>|&$meta|" "$BATS_TEST_TMPDIR/metavm.xml"
+	virsh -q define "$BATS_TEST_TMPDIR/metavm.xml" > /dev/null
+	run virsh -q start metavm
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 1 trust)" true
+	assert_equal "$(vf_attr "$PF0" 1 spoofchk)" false
+	virsh -q destroy metavm
+	assert_equal "$(vf_attr "$PF0" 1 trust)" false
+	assert_equal "$(vf_attr "$PF0" 1 spoofchk)" true
+
+	# a setting the PF does not allow refuses the start, saying which
+	sed -i "s|spoofchk='off'|max-tx-rate='100'|" "$BATS_TEST_TMPDIR/metavm.xml"
+	virsh -q define "$BATS_TEST_TMPDIR/metavm.xml" > /dev/null
+	run virsh -q start metavm
+	assert_failure
+	assert_output --partial "vfwarden metadata sets max-tx-rate, which [pf a] does not allow (allow-domain)"
+	assert_equal "$(vf_attr "$PF0" 1 trust)" false
+}
+
+# Restart libvirtd (started with --daemon by tests/vm/run): it re-reads hooks
+# and reconnects to running domains.
+restart_libvirtd() {
+	pkill -TERM -x libvirtd || true
+	for _ in $(seq 100); do pgrep -x libvirtd > /dev/null || break; sleep 0.1; done
+	libvirtd --daemon
+	for _ in $(seq 300); do virsh -q version > /dev/null 2>&1 && return 0; sleep 0.1; done
+	return 1
+}
+
+@test "libvirtd restarts under a running domain: reconnect re-applies drift, the domain keeps running" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 1
+spoofchk = off
+EOF
+	"$VFWARDEN" apply
+	domain runvm "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 0)</source></hostdev>"
+	run virsh -q start runvm
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 0 spoofchk)" false
+	# someone flips spoof-checking behind vfwarden's back
+	ip link set "$PF0" vf 0 spoofchk on
+	assert_equal "$(vf_attr "$PF0" 0 spoofchk)" true
+	restart_libvirtd
+	run virsh -q domstate runvm
+	assert_output running
+	assert_equal "$(vf_attr "$PF0" 0 spoofchk)" false
+	run cat "/run/vfwarden/vf/$(vf_pci "$PF0_PCI" 0)"
+	assert_line domain=runvm
+	run virsh -q destroy runvm
+	assert_success
+	[ ! -e "/run/vfwarden/vf/$(vf_pci "$PF0_PCI" 0)" ]
+}
+
+@test "hook cost: start+destroy of a domain without VF, vfwarden's hook against /bin/true" {
+	domain plain ""
+	hook=/etc/libvirt/hooks/qemu.d/vfwarden
+	target=$(readlink "$hook")
+	round() { # N: start+destroy N times, print ms
+		local t0 t1 i
+		t0=$(date +%s%N)
+		for ((i = 0; i < $1; i++)); do
+			virsh -q start plain > /dev/null && virsh -q destroy plain > /dev/null || return 1
+		done
+		t1=$(date +%s%N)
+		echo $(((t1 - t0) / 1000000))
+	}
+	round 1 > /dev/null # warm up: the first start loads firmware and qemu from disk
+	ms_vfw=$(round 3)
+	ln -sfn /bin/true "$hook"
+	restart_libvirtd
+	ms_true=$(round 3)
+	ln -sfn "$target" "$hook"
+	restart_libvirtd
+	ms_vfw2=$(round 3)
+	echo "# hook cost, 3 x start+destroy of a domain without VF: vfwarden ${ms_vfw} ms and ${ms_vfw2} ms, /bin/true ${ms_true} ms, ratio $(python3 -c "print(round(($ms_vfw + $ms_vfw2) / 2 / $ms_true, 3))")" >&3
+	[ "$ms_true" -gt 0 ]
+	[ "$(readlink "$hook")" = "$target" ]
+}
