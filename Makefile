@@ -10,19 +10,21 @@ MANDIR     ?= $(DATADIR)/man
 
 CC      ?= cc
 PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0
+# libxml2 and libkmod are dlopen()ed on first use (helper/dl.h): headers only.
+LINK_PKGS = inih libnl-3.0 libnl-route-3.0 json-c
 WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wvla -Wwrite-strings -Wundef -Wpointer-arith \
            -Wcast-qual -Wnull-dereference
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy sysfs netlink plan converge log lock hook state
+CORE     = util policy sysfs netlink plan converge log lock hook state dl
 CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor
 CORE_O   = $(CORE:%=$(B)/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)

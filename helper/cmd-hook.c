@@ -441,6 +441,13 @@ static int run(const struct cli *cli, int argc, char **argv)
 		log_err("vfwarden hook: cannot read the XML on stdin: %s", strerror(-r));
 		return prepare ? EXIT_SYSTEM : EXIT_OK;
 	}
+	/*
+	 * Every VF reaches us as <interface type='hostdev'>, <hostdev> or
+	 * <plug type='hostdev-pci'>, and libvirt writes these names plainly: XML
+	 * without the word has no VF, and needs neither libxml2 nor a parse.
+	 */
+	if (r == 0 && !memmem(xml, len, "hostdev", 7))
+		return EXIT_OK;
 	r = network ? hook_parse_network(xml, len, &in) : hook_parse_domain(xml, len, &in);
 	if (r < 0) {
 		/* Without XML we cannot tell whether a managed VF is involved: let it be. */

@@ -10,29 +10,34 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dl.h"
 #include "hook.h"
+
+static void xml_free(void *p)
+{
+	if (p)
+		(*sym_xmlFree)(p);
+}
 
 static xmlDocPtr parse(const char *xml, size_t len)
 {
 	xmlDocPtr doc;
 
-	if (len > HOOK_XML_MAX)
+	if (len > HOOK_XML_MAX || dlopen_libxml2() < 0)
 		return NULL;
-	doc = xmlReadMemory(xml, (int)len, "hook.xml", NULL,
+	doc = sym_xmlReadMemory(xml, (int)len, "hook.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 				    XML_PARSE_NOCDATA);
 	/*
 	 * libvirt never sends a DOCTYPE. One can only declare entities, and
-	 * xmlGetProp()/xmlNodeGetContent() expand internal ones even without
+	 * sym_xmlGetProp()/sym_xmlNodeGetContent() expand internal ones even without
 	 * XML_PARSE_NOENT: a document that has one is not libvirt's, refuse it.
 	 */
 	if (doc && (doc->intSubset || doc->extSubset)) {
-		xmlFreeDoc(doc);
+		sym_xmlFreeDoc(doc);
 		return NULL;
 	}
 	return doc;
@@ -40,7 +45,7 @@ static xmlDocPtr parse(const char *xml, size_t len)
 
 static bool name_is(const xmlNode *n, const char *name)
 {
-	return n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, (const xmlChar *)name);
+	return n->type == XML_ELEMENT_NODE && sym_xmlStrEqual(n->name, (const xmlChar *)name);
 }
 
 static const xmlNode *child(const xmlNode *n, const char *name)
@@ -53,16 +58,16 @@ static const xmlNode *child(const xmlNode *n, const char *name)
 
 static bool attr_is(const xmlNode *n, const char *attr, const char *value)
 {
-	xmlChar *v = xmlGetProp(n, (const xmlChar *)attr);
-	bool eq = v && xmlStrEqual(v, (const xmlChar *)value);
+	xmlChar *v = sym_xmlGetProp(n, (const xmlChar *)attr);
+	bool eq = v && sym_xmlStrEqual(v, (const xmlChar *)value);
 
-	xmlFree(v);
+	xml_free(v);
 	return eq;
 }
 
 static int attr_hex(const xmlNode *n, const char *attr, unsigned long max, unsigned long *ret)
 {
-	xmlChar *v = xmlGetProp(n, (const xmlChar *)attr);
+	xmlChar *v = sym_xmlGetProp(n, (const xmlChar *)attr);
 	const char *s = (const char *)v;
 	char *end;
 	int r = -EINVAL;
@@ -72,7 +77,7 @@ static int attr_hex(const xmlNode *n, const char *attr, unsigned long max, unsig
 		*ret = strtoul(s, &end, 0);
 		r = (!errno && !*end && *ret <= max && s[0] != '-') ? 0 : -EINVAL;
 	}
-	xmlFree(v);
+	xml_free(v);
 	return r;
 }
 
@@ -93,22 +98,22 @@ static void read_mac_vlan(const xmlNode *n, struct hook_dev *d)
 	const xmlNode *m = child(n, "mac"), *v = child(n, "vlan");
 	xmlChar *a;
 
-	if (m && (a = xmlGetProp(m, (const xmlChar *)"address"))) {
+	if (m && (a = sym_xmlGetProp(m, (const xmlChar *)"address"))) {
 		d->has_mac = parse_mac((const char *)a, d->mac) == 0;
-		xmlFree(a);
+		xml_free(a);
 	}
 	/*
 	 * Only a single tag is a VF VLAN; trunks are not expressible on a VF.
 	 * libvirt reads the id as decimal ('042' is 42), unlike PCI addresses.
 	 */
-	if (v && child(v, "tag") && (a = xmlGetProp(child(v, "tag"), (const xmlChar *)"id"))) {
+	if (v && child(v, "tag") && (a = sym_xmlGetProp(child(v, "tag"), (const xmlChar *)"id"))) {
 		unsigned long id;
 
 		if (parse_uint((const char *)a, 4095, &id) == 0) {
 			d->has_vlan = true;
 			d->vlan = (unsigned)id;
 		}
-		xmlFree(a);
+		xml_free(a);
 	}
 }
 
@@ -130,16 +135,16 @@ static int add_dev(struct hook_input *in, const xmlNode *addr, const xmlNode *ma
 
 static void text_of(const xmlNode *n, char *buf, size_t size)
 {
-	xmlChar *t = n ? xmlNodeGetContent(n) : NULL;
+	xmlChar *t = n ? sym_xmlNodeGetContent(n) : NULL;
 
 	snprintf(buf, size, "%s", t ? (const char *)t : "");
-	xmlFree(t);
+	xml_free(t);
 }
 
 static bool in_ns(const xmlNode *n, const char *name)
 {
 	return name_is(n, name) && n->ns && n->ns->href &&
-	       xmlStrEqual(n->ns->href, (const xmlChar *)HOOK_XMLNS);
+	       sym_xmlStrEqual(n->ns->href, (const xmlChar *)HOOK_XMLNS);
 }
 
 static void meta_error(struct hook_input *in, const char *fmt, ...)
@@ -159,7 +164,7 @@ static void meta_error(struct hook_input *in, const char *fmt, ...)
 static void read_meta_vf(const xmlNode *vf, struct hook_input *in)
 {
 	char pci[PCI_ADDR_LEN] = "";
-	xmlChar *a = xmlGetProp(vf, (const xmlChar *)"address");
+	xmlChar *a = sym_xmlGetProp(vf, (const xmlChar *)"address");
 
 	if (a) {
 		bool ok = pci_addr_valid((const char *)a);
@@ -169,7 +174,7 @@ static void read_meta_vf(const xmlNode *vf, struct hook_input *in)
 				pci[i] = (char)tolower((unsigned char)a[i]);
 		else
 			meta_error(in, "address '%.40s' is not a PCI address", (const char *)a);
-		xmlFree(a);
+		xml_free(a);
 		if (!ok)
 			return;
 	}
@@ -177,24 +182,24 @@ static void read_meta_vf(const xmlNode *vf, struct hook_input *in)
 		struct hook_meta *m;
 		xmlChar *v;
 
-		if (at->type != XML_ATTRIBUTE_NODE || xmlStrEqual(at->name, (const xmlChar *)"address"))
+		if (at->type != XML_ATTRIBUTE_NODE || sym_xmlStrEqual(at->name, (const xmlChar *)"address"))
 			continue;
 		if (in->n_meta >= HOOK_META_MAX) {
 			meta_error(in, "more than %d settings", HOOK_META_MAX);
 			return;
 		}
 		m = &in->meta[in->n_meta];
-		v = xmlGetProp(vf, at->name);
+		v = sym_xmlGetProp(vf, at->name);
 		if (!v || strlen((const char *)at->name) >= sizeof(m->key) ||
 		    strlen((const char *)v) >= sizeof(m->value)) {
 			meta_error(in, "setting '%.40s' is too long", (const char *)at->name);
-			xmlFree(v);
+			xml_free(v);
 			return;
 		}
 		memcpy(m->pci, pci, sizeof(pci));
 		snprintf(m->key, sizeof(m->key), "%s", (const char *)at->name);
 		snprintf(m->value, sizeof(m->value), "%s", (const char *)v);
-		xmlFree(v);
+		xml_free(v);
 		in->n_meta++;
 	}
 }
@@ -203,7 +208,7 @@ static void read_metadata(const xmlNode *md, struct hook_input *in)
 {
 	for (const xmlNode *top = md ? md->children : NULL; top; top = top->next) {
 		if (top->type != XML_ELEMENT_NODE || !top->ns || !top->ns->href ||
-		    !xmlStrEqual(top->ns->href, (const xmlChar *)HOOK_XMLNS))
+		    !sym_xmlStrEqual(top->ns->href, (const xmlChar *)HOOK_XMLNS))
 			continue; /* another application's metadata */
 		if (!in_ns(top, "vfs")) {
 			meta_error(in, "unknown element '%.40s' (expected vfs)", (const char *)top->name);
@@ -230,9 +235,9 @@ int hook_parse_domain(const char *xml, size_t len, struct hook_input *in)
 	memset(in, 0, sizeof(*in));
 	if (!doc)
 		return -EBADMSG;
-	root = xmlDocGetRootElement(doc);
+	root = sym_xmlDocGetRootElement(doc);
 	if (!root || !name_is(root, "domain")) {
-		xmlFreeDoc(doc);
+		sym_xmlFreeDoc(doc);
 		return -EBADMSG;
 	}
 	text_of(child(root, "name"), in->owner, sizeof(in->owner));
@@ -250,7 +255,7 @@ int hook_parse_domain(const char *xml, size_t len, struct hook_input *in)
 			r = add_dev(in, child(src, "address"), NULL);
 		}
 	}
-	xmlFreeDoc(doc);
+	sym_xmlFreeDoc(doc);
 	return r;
 }
 
@@ -263,17 +268,17 @@ int hook_parse_network(const char *xml, size_t len, struct hook_input *in)
 	memset(in, 0, sizeof(*in));
 	if (!doc)
 		return -EBADMSG;
-	root = xmlDocGetRootElement(doc);
+	root = sym_xmlDocGetRootElement(doc);
 	port = root && name_is(root, "hookData") ? child(root, "networkport") : NULL;
 	if (!port) {
-		xmlFreeDoc(doc);
+		sym_xmlFreeDoc(doc);
 		return 0; /* network-level events carry no port: nothing to do */
 	}
 	text_of(child(child(port, "owner"), "name"), in->owner, sizeof(in->owner));
 	plug = child(port, "plug");
 	if (plug && attr_is(plug, "type", "hostdev-pci"))
 		r = add_dev(in, child(plug, "address"), port);
-	xmlFreeDoc(doc);
+	sym_xmlFreeDoc(doc);
 	return r;
 }
 

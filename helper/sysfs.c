@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libkmod.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <net/if.h>
@@ -19,6 +18,7 @@
 #include <time.h>
 
 #include "host.h"
+#include "dl.h"
 
 struct roots roots;
 
@@ -409,14 +409,17 @@ int vfio_pci_load(void)
 		return 0;
 	if (roots.test)
 		return -ENOENT;
-	ctx = kmod_new(NULL, NULL);
+	if ((r = dlopen_libkmod()) < 0)
+		return r;
+	ctx = sym_kmod_new(NULL, NULL);
 	if (!ctx)
 		return -ENOMEM;
-	r = kmod_module_new_from_name(ctx, "vfio-pci", &mod);
+	r = sym_kmod_module_new_from_name(ctx, "vfio-pci", &mod);
 	if (r == 0)
-		r = kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
-	kmod_module_unref(mod);
-	kmod_unref(ctx);
+		r = sym_kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
+	if (mod)
+		sym_kmod_module_unref(mod);
+	sym_kmod_unref(ctx);
 	if (r > 0) /* libkmod reports a blacklisted module with a positive value */
 		r = -EPERM;
 	return r < 0 ? r : (vfio_pci_loaded() ? 0 : -ENOENT);

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stddef.h>
+
+#include "dl.h"
+
+__typeof__(xmlReadMemory) *sym_xmlReadMemory;
+__typeof__(xmlFreeDoc) *sym_xmlFreeDoc;
+__typeof__(xmlDocGetRootElement) *sym_xmlDocGetRootElement;
+__typeof__(xmlGetProp) *sym_xmlGetProp;
+__typeof__(xmlNodeGetContent) *sym_xmlNodeGetContent;
+__typeof__(xmlStrEqual) *sym_xmlStrEqual;
+xmlFreeFunc *sym_xmlFree;
+
+__typeof__(kmod_new) *sym_kmod_new;
+__typeof__(kmod_unref) *sym_kmod_unref;
+__typeof__(kmod_module_new_from_name) *sym_kmod_module_new_from_name;
+__typeof__(kmod_module_probe_insert_module) *sym_kmod_module_probe_insert_module;
+__typeof__(kmod_module_unref) *sym_kmod_module_unref;
+
+struct dl_sym {
+	const char *name;
+	void **ptr;
+};
+
+#define SYM(s) { #s, (void **)&sym_##s }
+
+/* All or nothing: a library missing one symbol is not used at all. */
+static int dl_open(const char *soname, const struct dl_sym *syms, size_t n, int *state)
+{
+	void *h;
+
+	if (*state)
+		return *state > 0 ? 0 : -EOPNOTSUPP;
+	*state = -1;
+	/* RTLD_NODELETE: the pointers stay valid for the life of the process. */
+	h = dlopen(soname, RTLD_NOW | RTLD_NODELETE);
+	if (!h)
+		return -EOPNOTSUPP;
+	for (size_t i = 0; i < n; i++) {
+		*syms[i].ptr = dlsym(h, syms[i].name);
+		if (!*syms[i].ptr) {
+			for (size_t j = 0; j < n; j++)
+				*syms[j].ptr = NULL;
+			dlclose(h);
+			return -EOPNOTSUPP;
+		}
+	}
+	*state = 1;
+	return 0;
+}
+
+int dlopen_libxml2(void)
+{
+	static int state;
+	static const struct dl_sym syms[] = {
+		SYM(xmlReadMemory), SYM(xmlFreeDoc),	    SYM(xmlDocGetRootElement), SYM(xmlGetProp),
+		SYM(xmlNodeGetContent), SYM(xmlStrEqual), SYM(xmlFree),
+	};
+
+	return dl_open("libxml2.so.2", syms, sizeof(syms) / sizeof(syms[0]), &state);
+}
+
+int dlopen_libkmod(void)
+{
+	static int state;
+	static const struct dl_sym syms[] = {
+		SYM(kmod_new),
+		SYM(kmod_unref),
+		SYM(kmod_module_new_from_name),
+		SYM(kmod_module_probe_insert_module),
+		SYM(kmod_module_unref),
+	};
+
+	return dl_open("libkmod.so.2", syms, sizeof(syms) / sizeof(syms[0]), &state);
+}

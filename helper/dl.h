@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * libxml2 (the hook's XML) and libkmod (loading vfio-pci) are opened on
+ * first use, as systemd does for its optional libraries: linked at start,
+ * they and what they pull in (ICU, libstdc++, libcrypto) cost every hook
+ * call several milliseconds of relocations, also for the many calls about
+ * domains without a VF that never parse anything.
+ */
+#include <libkmod.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+extern __typeof__(xmlReadMemory) *sym_xmlReadMemory;
+extern __typeof__(xmlFreeDoc) *sym_xmlFreeDoc;
+extern __typeof__(xmlDocGetRootElement) *sym_xmlDocGetRootElement;
+extern __typeof__(xmlGetProp) *sym_xmlGetProp;
+extern __typeof__(xmlNodeGetContent) *sym_xmlNodeGetContent;
+extern __typeof__(xmlStrEqual) *sym_xmlStrEqual;
+extern xmlFreeFunc *sym_xmlFree; /* the variable libxml2 exports */
+
+extern __typeof__(kmod_new) *sym_kmod_new;
+extern __typeof__(kmod_unref) *sym_kmod_unref;
+extern __typeof__(kmod_module_new_from_name) *sym_kmod_module_new_from_name;
+extern __typeof__(kmod_module_probe_insert_module) *sym_kmod_module_probe_insert_module;
+extern __typeof__(kmod_module_unref) *sym_kmod_module_unref;
+
+/* 0 once the library and every symbol above are there, else -EOPNOTSUPP. */
+int dlopen_libxml2(void);
+int dlopen_libkmod(void);
