@@ -142,12 +142,7 @@ check-sanitize:
 check-vm: $(B)/vfwarden
 	@mkdir -p $(RESULTS)
 	tests/vm/setup
-	@for t in tests/vm/*.bats; do \
-		n=$$(basename $$t .bats); opts=$$(sed -n 's/^# vm-options: *//p' $$t); \
-		setup=$$(sed -n 's/^# vm-setup: *//p' $$t); \
-		echo "# vm: $$t $$opts"; \
-		VFWARDEN_VM_SETUP=$$setup tests/vm/run $$opts -- bats --tap $$t | tee $(RESULTS)/vm-$$n.tap; \
-	done
+	tests/vm/tier $(RESULTS)
 
 # --- fuzzing (clang, libFuzzer + ASan + UBSan). FUZZ_SECONDS per target;
 # make check runs a short round, make fuzz a longer one. Crashes land in

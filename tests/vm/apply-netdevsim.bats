@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# vm-options: --nics 1 --netdevsim 8
+# vm-options: --nics 1 --netdevsim 512
 # What igb lacks, on the kernel's netdevsim (a software NIC whose VFs keep
 # every attribute rtnetlink can set): link-state, 802.1ad, min-tx-rate,
 # query-rss. Read back through rtnetlink.
@@ -78,4 +78,33 @@ assert sorted(vf["drift"]) == ["link-state", "min-tx-rate"], vf'
 	assert_equal "$(vf_attr "$NSIM" 1 link_state)" disable
 	assert_equal "$(vf_attr "$NSIM" 1 min_tx)" 10
 	assert_equal "$(vf_attr "$NSIM" 1 max_tx)" 50
+}
+
+@test "300 VFs: every one is read back, so a second apply makes zero writes" {
+	policy <<EOF
+[pf sim]
+device = $NSIM
+vfs = 300
+vlan = 100
+spoofchk = on
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(cat "$NSIM_SYSFS/sriov_numvfs")" 300
+	for i in 0 150 299; do
+		assert_equal "$(vf_attr "$NSIM" $i vlan)" 100
+		assert_equal "$(vf_attr "$NSIM" $i mac)" "$(auto_mac "$(perm_mac "$NSIM")" $i)"
+	done
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "no changes"
+	assert_equal "$(count_writes "$VFWARDEN" -c "$POLICY" apply)" 0
+	# status reads them all too
+	run "$VFWARDEN" -c "$POLICY" status --json
+	assert_success
+	echo "$output" | python3 -c '
+import json, sys
+vfs = [v for p in json.load(sys.stdin)["pfs"] if p["label"] == "sim" for v in p["vfs"]]
+assert len(vfs) == 300, len(vfs)
+assert all(v.get("vlan") == 100 for v in vfs), [v["index"] for v in vfs if v.get("vlan") != 100][:5]'
 }
