@@ -50,6 +50,28 @@ static void check(struct doctor *d, enum verdict v, const char *name, const char
 		printf("      %-22s fix: %s\n", "", fix);
 }
 
+/* The kernel parses every intel_iommu= in order: the last "on" or "off" wins. */
+static bool intel_iommu_on(const char *cmdline)
+{
+	char buf[4096], *save = NULL;
+	bool on = false;
+
+	snprintf(buf, sizeof(buf), "%s", cmdline);
+	for (char *t = strtok_r(buf, " \t\n", &save); t; t = strtok_r(NULL, " \t\n", &save)) {
+		char *osave = NULL;
+
+		if (strncmp(t, "intel_iommu=", 12) != 0)
+			continue;
+		for (char *o = strtok_r(t + 12, ",", &osave); o; o = strtok_r(NULL, ",", &osave)) {
+			if (streq(o, "on"))
+				on = true;
+			else if (streq(o, "off"))
+				on = false;
+		}
+	}
+	return on;
+}
+
 static bool sys_exists(const char *rel)
 {
 	char p[PATH_MAX];
@@ -91,7 +113,7 @@ static void check_iommu(struct doctor *d)
 		check(d, OK, "iommu-firmware", NULL, "ACPI %s table present", dmar ? "DMAR" : "IVRS");
 	if (!dmar && !ivrs)
 		; /* nothing for the command line to turn on */
-	else if (dmar && !strstr(cmdline, "intel_iommu=on"))
+	else if (dmar && !intel_iommu_on(cmdline))
 		check(d, groups > 0 ? WARN : FAIL, "iommu-cmdline",
 		      "add intel_iommu=on (and iommu=pt) to the kernel command line",
 		      "intel_iommu=on is not on the kernel command line");
