@@ -203,7 +203,10 @@ EOF
 	domain metavm "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 1)</source></hostdev>"
 	# libvirt keeps foreign metadata: add ours the way an admin would
 	sed -i "s|<name>metavm</name>|&$meta|" "$BATS_TEST_TMPDIR/metavm.xml"
+	virsh -q undefine metavm > /dev/null
 	virsh -q define "$BATS_TEST_TMPDIR/metavm.xml" > /dev/null
+	run virsh -q dumpxml metavm
+	assert_output --partial "vfwarden.org/xmlns/domain/1.0"
 	run virsh -q start metavm
 	assert_success
 	assert_equal "$(vf_attr "$PF0" 1 trust)" true
@@ -214,6 +217,7 @@ EOF
 
 	# a setting the PF does not allow refuses the start, saying which
 	sed -i "s|spoofchk='off'|max-tx-rate='100'|" "$BATS_TEST_TMPDIR/metavm.xml"
+	virsh -q undefine metavm > /dev/null
 	virsh -q define "$BATS_TEST_TMPDIR/metavm.xml" > /dev/null
 	run virsh -q start metavm
 	assert_failure
