@@ -80,18 +80,21 @@ assert sorted(vf["drift"]) == ["link-state", "min-tx-rate"], vf'
 	assert_equal "$(vf_attr "$NSIM" 1 max_tx)" 50
 }
 
-@test "300 VFs: every one is read back, so a second apply makes zero writes" {
+# The kernel nests every VF in one IFLA_VFINFO_LIST, whose 16-bit length
+# wraps past 64 KiB: iproute2 (which the test reads back with) shows about
+# 222 netdevsim VFs on 6.1, vfwarden (RTEXT_FILTER_SKIP_STATS) about 330.
+@test "220 VFs: every one is read back, so a second apply makes zero writes" {
 	policy <<EOF
 [pf sim]
 device = $NSIM
-vfs = 300
+vfs = 220
 vlan = 100
 spoofchk = on
 EOF
 	run "$VFWARDEN" -c "$POLICY" apply
 	assert_success
-	assert_equal "$(cat "$NSIM_SYSFS/sriov_numvfs")" 300
-	for i in 0 150 299; do
+	assert_equal "$(cat "$NSIM_SYSFS/sriov_numvfs")" 220
+	for i in 0 110 219; do
 		assert_equal "$(vf_attr "$NSIM" $i vlan)" 100
 		assert_equal "$(vf_attr "$NSIM" $i mac)" "$(auto_mac "$(perm_mac "$NSIM")" $i)"
 	done
@@ -105,6 +108,6 @@ EOF
 	echo "$output" | python3 -c '
 import json, sys
 vfs = [v for p in json.load(sys.stdin)["pfs"] if p["label"] == "sim" for v in p["vfs"]]
-assert len(vfs) == 300, len(vfs)
+assert len(vfs) == 220, len(vfs)
 assert all(v.get("vlan") == 100 for v in vfs), [v["index"] for v in vfs if v.get("vlan") != 100][:5]'
 }
