@@ -39,9 +39,18 @@ static int write_numvfs(const struct pf_live *pf, unsigned n)
 	}
 }
 
+/* What this run did to the PF so far, for the waits below. */
+struct run_state {
+	bool reset;  /* the PF was brought up or its VF count changed: it resets */
+	bool waited; /* wait_carrier() ran since */
+};
+
 /*
  * Creating VFs resets the igb PF's link, and igb answers EINVAL to a rate
  * until the link is back at 1000 Mb/s: wait for carrier first, bounded.
+ * igbvf probed during that reset finds no PF ("PF still in reset state"),
+ * takes a random MAC and never gets carrier: a VF driver is (re)bound only
+ * once the PF's link is back too.
  */
 static void wait_carrier(struct pf_live *pf)
 {
@@ -52,15 +61,21 @@ static void wait_carrier(struct pf_live *pf)
 	}
 }
 
-static int set_attr(struct nlh *nl, struct pf_live *pf, const struct action *a, bool *waited)
+static void settle(struct pf_live *pf, struct run_state *st, bool always)
+{
+	if (st->waited || (!always && !st->reset))
+		return;
+	wait_carrier(pf);
+	st->waited = true;
+}
+
+static int set_attr(struct nlh *nl, struct pf_live *pf, const struct action *a, struct run_state *st)
 {
 	bool rate = a->key == KEY_MAX_TX_RATE || a->key == KEY_MIN_TX_RATE;
 	int r;
 
-	if (rate && !*waited) {
-		wait_carrier(pf);
-		*waited = true;
-	}
+	if (rate)
+		settle(pf, st, true);
 	for (unsigned t = 0;; t += STEP_MS) {
 		r = nlh_set_vf(nl, pf, a);
 		if (!(transient(r) || (rate && r == -EINVAL && t < 3000)) || t >= RETRY_MS)
@@ -69,22 +84,24 @@ static int set_attr(struct nlh *nl, struct pf_live *pf, const struct action *a, 
 	}
 }
 
-static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a, bool *waited)
+static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a, struct run_state *st)
 {
 	int r;
 
 	switch (a->type) {
 	case ACT_PF_UP:
+		st->reset = true;
 		return nlh_set_up(nl, pf);
 	case ACT_AUTOPROBE:
 		return pf_write_autoprobe(pf, a->v1);
 	case ACT_NUMVFS:
+		st->reset = true;
 		/* The kernel refuses N -> M with EBUSY: go through 0. */
 		if (a->v1 && (r = write_numvfs(pf, 0)) < 0)
 			return r;
 		return a->v2 ? write_numvfs(pf, a->v2) : 0;
 	case ACT_VF_ATTR:
-		return set_attr(nl, pf, a, waited);
+		return set_attr(nl, pf, a, st);
 	case ACT_VF_DRIVER:
 		switch ((enum vf_driver)a->v1) {
 		case VF_DRIVER_VFIO:
@@ -92,12 +109,14 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 				return r;
 			return vf_bind(&pf->vf[a->vf], "vfio-pci");
 		case VF_DRIVER_KERNEL:
+			settle(pf, st, false);
 			return vf_bind(&pf->vf[a->vf], "");
 		case VF_DRIVER_NONE:
 			return vf_unbind(&pf->vf[a->vf]);
 		}
 		return -EINVAL;
 	case ACT_VF_REBIND:
+		settle(pf, st, false);
 		return vf_bind(&pf->vf[a->vf], "");
 	}
 	return -EINVAL;
@@ -107,11 +126,11 @@ static int run_plan(struct nlh *nl, const struct pf_policy *pol, struct pf_live 
 		    const struct plan *pl, const struct converge_opts *o,
 		    struct converge_result *res, bool *count_failed)
 {
-	bool waited = false;
+	struct run_state st = { 0 };
 
 	for (unsigned i = 0; i < pl->n; i++) {
 		const struct action *a = &pl->a[i];
-		int r = o->dry_run ? 0 : run_action(nl, pf, a, &waited);
+		int r = o->dry_run ? 0 : run_action(nl, pf, a, &st);
 
 		if (r < 0) {
 			res->failures++;
