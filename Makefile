@@ -62,6 +62,9 @@ demo: deps
 	tests/vm/setup
 	@echo "demo: booting it (QEMU, 2 igb NICs, systemd, libvirtd)"
 	VFWARDEN_VM_SETUP=demo/setup tests/vm/run --nics 2 --systemd --libvirt -- demo/run
+	@echo "demo: part 2, the datapath: a second emulated host (1 igb NIC, no libvirtd)"
+	tests/vm/run --nics 1 -- demo/traffic
+	@echo "demo: done: both parts verified against the kernel and by traffic"
 
 install: all
 	install -D -m 0755 $(B)/vfwarden $(DESTDIR)$(SBINDIR)/vfwarden
