@@ -510,7 +510,7 @@ EOF
 		echo '</domain>'
 	} >"$big"
 	before=$(tree_sum)
-	for op in "start begin" "release end" "stopped end"; do
+	for op in "start begin" "release end" "stopped end" "migrate begin"; do
 		run --separate-stderr hook $op <"$big"
 		assert_success
 		assert_output ''
