@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # vm-options: --nics 1 --netdevsim 512
+# vm-env: VFWARDEN_VM_TIMEOUT=480
 # What igb lacks, on the kernel's netdevsim (a software NIC whose VFs keep
 # every attribute rtnetlink can set): link-state, 802.1ad, min-tx-rate,
 # query-rss. Read back through rtnetlink.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # vm-options: --nics 1
-# vm-env: VFWARDEN_VM_IOMMU=0
+# vm-env: VFWARDEN_VM_IOMMU=0 VFWARDEN_VM_TIMEOUT=480
 # A host whose firmware offers an IOMMU (ACPI DMAR) that the kernel was not
 # told to use: no intel_iommu=on, so no IOMMU groups and no vfio. doctor
 # must say so, with the fix, and fail.

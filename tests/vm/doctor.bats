@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # vm-options: --nics 2
+# vm-env: VFWARDEN_VM_TIMEOUT=480
 # vfwarden doctor on the emulated host (intel-iommu with interrupt
 # remapping, intel_iommu=on, 2 igb PFs with 7 VFs each): what it reports is
 # compared with what the kernel itself shows.

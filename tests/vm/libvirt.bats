@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # vm-options: --libvirt
+# vm-env: VFWARDEN_VM_TIMEOUT=480
 # libvirt in the VM: a domain whose hostdev interface is an igb VF starts
 # and stops (nested QEMU, TCG, no disk).
 #   tests/vm/run --libvirt -- bats --tap tests/vm/libvirt.bats

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # vm-options:
+# vm-env: VFWARDEN_VM_TIMEOUT=480
 # Real-kernel smoke test of the VM itself: igb SR-IOV, IOMMU groups, vfio.
 #   tests/vm/run -- bats --tap tests/vm/smoke.bats      (default --nics 2)
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # vm-options: --nics 1
+# vm-env: VFWARDEN_VM_TIMEOUT=480
 # The datapath: QEMU's igb switches frames between the VFs of one PF, so
 # VFs on igbvf, each in its own network namespace, show by traffic that the
 # policy's VLANs and MACs hold. IPv6 link-local addresses only. vfwarden
