@@ -96,12 +96,6 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 	case ACT_AUTOPROBE:
 		return pf_write_autoprobe(pf, a->v1);
 	case ACT_NUMVFS:
-		/*
-		 * Seen at boot under QEMU's igb: VFs created while the PF's link was
-		 * still coming up left the PF with a hung Tx unit and a mailbox that
-		 * no VF's reset request ever got an answer from. Let the link settle.
-		 */
-		settle(pf, st, false);
 		st->reset = true;
 		st->waited = false;
 		/* The kernel refuses N -> M with EBUSY: go through 0. */
