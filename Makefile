@@ -29,7 +29,7 @@ CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor
 CORE_O   = $(CORE:%=$(B)/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)
-UNIT     = test-policy test-mac test-plan
+UNIT     = test-policy test-mac test-plan test-netlink
 
 UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service
 
@@ -174,7 +174,8 @@ fuzz: $(FUZZ:%=$(B)/fuzz/%)
 # guest. Not a pass/fail gate: make check runs it once, quickly, so it never rots.
 bench: all
 	tests/vm/setup
-	tests/vm/run --nics 2 --netdevsim $(if $(BENCH_QUICK),256,4096) -- env BENCH_QUICK=$(BENCH_QUICK) bench/run-guest
+	VFWARDEN_VM_TIMEOUT=$(if $(BENCH_QUICK),900,3600) \
+		tests/vm/run --nics 2 --netdevsim $(if $(BENCH_QUICK),256,4096) -- env BENCH_QUICK=$(BENCH_QUICK) bench/run-guest
 
 clean:
 	rm -rf $(B) build-asan

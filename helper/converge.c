@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "converge.h"
+#include "netlink.h"
 #include "hook.h"
 
 static void sleep_ms(unsigned ms)
@@ -124,15 +125,65 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 	return -EINVAL;
 }
 
+/* Rates wait for the PF's link and retry EINVAL: they go one by one. */
+static bool batchable(const struct action *a)
+{
+	return a->type == ACT_VF_ATTR && a->key != KEY_MAX_TX_RATE && a->key != KEY_MIN_TX_RATE;
+}
+
+/*
+ * A run of attribute writes in one request: at thousands of VFs each
+ * request costs more than the work in the driver. Returns the length of the
+ * run at pl->a[i] (0: nothing to batch) and marks in done[] what took. The
+ * kernel applies a batch in order and stops at the first refusal without
+ * naming it: then the PF is read again, what took is marked, and the rest
+ * goes one by one, so that a refusal names its attribute and nothing is
+ * written twice.
+ */
+static unsigned run_batch(struct nlh *nl, struct pf_live *pf, const struct plan *pl, unsigned i,
+			  bool *done)
+{
+	unsigned n = 0;
+
+	while (i + n < pl->n && n < NLH_BATCH_MAX && batchable(&pl->a[i + n]))
+		n++;
+	if (n < 2)
+		return 0;
+	if (nlh_set_vfs(nl, pf, &pl->a[i], n) == 0) {
+		for (unsigned k = 0; k < n; k++)
+			done[i + k] = true;
+		return n;
+	}
+	if (nlh_read_pf(nl, pf) == 0)
+		for (unsigned k = 0; k < n; k++) {
+			const struct action *a = &pl->a[i + k];
+
+			done[i + k] = a->vf < pf->n_vf && action_holds(a, &pf->vf[a->vf]);
+		}
+	return n;
+}
+
 static int run_plan(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		    const struct plan *pl, const struct converge_opts *o,
 		    struct converge_result *res, bool *count_failed)
 {
 	struct run_state st = { 0 };
+	unsigned batch_end = 0;
+	bool *done = NULL;
 
+	/* Without memory for done[], every action simply goes on its own. */
+	if (!o->dry_run && pl->n > 1)
+		done = calloc(pl->n, sizeof(*done));
 	for (unsigned i = 0; i < pl->n; i++) {
 		const struct action *a = &pl->a[i];
-		int r = o->dry_run ? 0 : run_action(nl, pf, a, &st);
+		int r;
+
+		if (done && i >= batch_end)
+			batch_end = i + run_batch(nl, pf, pl, i, done);
+		if (o->dry_run || (done && done[i]))
+			r = 0;
+		else
+			r = run_action(nl, pf, a, &st);
 
 		if (r < 0) {
 			res->failures++;
@@ -145,6 +196,7 @@ static int run_plan(struct nlh *nl, const struct pf_policy *pol, struct pf_live 
 		if (*count_failed)
 			break;
 	}
+	free(done);
 	return 0;
 }
 

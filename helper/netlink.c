@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VF attributes over rtnetlink through libnl-route-3's SR-IOV API.
+ * VF attributes over rtnetlink: libnl-3 for the socket and the messages,
+ * libnl-route-3 for the link itself; the VF list is read and written here
+ * (see nl_parse_link() for why).
  *
  * Under VFWARDEN_TEST_ROOT the same calls read and write a plain-text
  * stand-in for the PF's VF table instead ($ROOT/netlink/<ifname>), and append
@@ -16,7 +18,6 @@
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
-#include <netlink/route/link/sriov.h>
 #include <netlink/msg.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -236,8 +237,9 @@ int nlh_open(struct nlh **ret)
 		free(h);
 		return nle_to_errno(r);
 	}
-	/* A PF with many VFs answers RTM_GETLINK with a large message. */
+	/* A PF with many VFs answers RTM_GETLINK with a large message: peek for its size. */
 	nl_socket_set_msg_buf_size(h->sk, 1024 * 1024);
+	nl_socket_enable_msg_peek(h->sk);
 	nl_socket_set_buffer_size(h->sk, 1024 * 1024, 1024 * 1024);
 	*ret = h;
 	return 0;
@@ -252,231 +254,388 @@ void nlh_close(struct nlh *h)
 	free(h);
 }
 
-static void vf_from_nl(struct rtnl_link_vf *v, struct vf_live *vf)
-{
-	struct nl_addr *addr = NULL;
-	nl_vf_vlans_t *vlans = NULL;
-	struct nl_vf_rate rate;
-	uint32_t u;
+/* ---- reading: RTM_GETLINK, parsed here ---- */
 
-	vf->nl_valid = true;
-	memset(vf->mac, 0, MAC_LEN);
-	/* libnl 3.7: get_addr lends the VF's own reference (no put), get_vlans takes one. */
-	if (rtnl_link_vf_get_addr(v, &addr) == 0 && addr && nl_addr_get_len(addr) >= MAC_LEN)
-		memcpy(vf->mac, nl_addr_get_binary_addr(addr), MAC_LEN);
-	vf->vlan = vf->qos = 0;
-	vf->vlan_proto = ETH_P_8021Q_;
-	if (rtnl_link_vf_get_vlans(v, &vlans) == 0 && vlans) {
-		if (vlans->size > 0) {
-			vf->vlan = vlans->vlans[0].vf_vlan;
-			vf->qos = vlans->vlans[0].vf_vlan_qos;
-			if (vlans->vlans[0].vf_vlan_proto)
-				vf->vlan_proto = vlans->vlans[0].vf_vlan_proto;
+static const struct nlattr *attr_next(const struct nlattr *a)
+{
+	return (const struct nlattr *)((const char *)a + NLA_ALIGN(a->nla_len));
+}
+
+static bool attr_fits(const struct nlattr *a, const char *end)
+{
+	return (const char *)a + NLA_HDRLEN <= end && a->nla_len >= NLA_HDRLEN &&
+	       (const char *)a + a->nla_len <= end;
+}
+
+static unsigned attr_type(const struct nlattr *a)
+{
+	return a->nla_type & NLA_TYPE_MASK;
+}
+
+static const void *attr_data(const struct nlattr *a, size_t need)
+{
+	return a->nla_len >= NLA_HDRLEN + need ? (const char *)a + NLA_HDRLEN : NULL;
+}
+
+static int vf_setting(uint32_t v)
+{
+	/* The kernel presets spoofchk, trust and rss to -1: "driver did not say". */
+	return v == UINT32_MAX ? -1 : (int)v;
+}
+
+/* One IFLA_VF_INFO into the VF it names (ifla_vf_mac.vf), if pf has it. */
+static void parse_vf_info(const struct nlattr *info, struct pf_live *pf)
+{
+	const char *end = (const char *)info + info->nla_len;
+	struct vf_live tmp = { .vlan_proto = ETH_P_8021Q_, .spoofchk = -1, .trust = -1,
+			       .query_rss = -1, .link_state = -1 };
+	bool have_idx = false, have_list = false;
+	uint32_t idx = 0;
+
+	for (const struct nlattr *a = attr_data(info, 0); attr_fits(a, end); a = attr_next(a)) {
+		const void *d;
+
+		switch (attr_type(a)) {
+		case IFLA_VF_MAC: {
+			const struct ifla_vf_mac *m = d = attr_data(a, sizeof(*m));
+
+			if (!d)
+				break;
+			idx = m->vf;
+			have_idx = true;
+			memcpy(tmp.mac, m->mac, MAC_LEN);
+			break;
 		}
-		rtnl_link_vf_vlan_put(vlans);
+		case IFLA_VF_VLAN: {
+			const struct ifla_vf_vlan *v = d = attr_data(a, sizeof(*v));
+
+			if (d && !have_list) {
+				tmp.vlan = v->vlan;
+				tmp.qos = v->qos;
+			}
+			break;
+		}
+		case IFLA_VF_VLAN_LIST: {
+			const char *lend = (const char *)a + a->nla_len;
+
+			for (const struct nlattr *e = attr_data(a, 0); attr_fits(e, lend); e = attr_next(e)) {
+				const struct ifla_vf_vlan_info *v = attr_data(e, sizeof(*v));
+
+				if (attr_type(e) != IFLA_VF_VLAN_INFO || !v)
+					continue;
+				tmp.vlan = v->vlan;
+				tmp.qos = v->qos;
+				if (v->vlan_proto)
+					tmp.vlan_proto = ntohs(v->vlan_proto);
+				have_list = true;
+				break;
+			}
+			break;
+		}
+		case IFLA_VF_RATE: {
+			const struct ifla_vf_rate *v = d = attr_data(a, sizeof(*v));
+
+			if (d) {
+				tmp.max_tx_rate = v->max_tx_rate;
+				tmp.min_tx_rate = v->min_tx_rate;
+			}
+			break;
+		}
+		case IFLA_VF_SPOOFCHK: {
+			const struct ifla_vf_spoofchk *v = d = attr_data(a, sizeof(*v));
+
+			if (d)
+				tmp.spoofchk = vf_setting(v->setting);
+			break;
+		}
+		case IFLA_VF_TRUST: {
+			const struct ifla_vf_trust *v = d = attr_data(a, sizeof(*v));
+
+			if (d)
+				tmp.trust = vf_setting(v->setting);
+			break;
+		}
+		case IFLA_VF_RSS_QUERY_EN: {
+			const struct ifla_vf_rss_query_en *v = d = attr_data(a, sizeof(*v));
+
+			if (d)
+				tmp.query_rss = vf_setting(v->setting);
+			break;
+		}
+		case IFLA_VF_LINK_STATE: {
+			const struct ifla_vf_link_state *v = d = attr_data(a, sizeof(*v));
+
+			if (d)
+				tmp.link_state = (int)v->link_state;
+			break;
+		}
+		default:
+			break;
+		}
 	}
-	vf->spoofchk = rtnl_link_vf_get_spoofchk(v, &u) == 0 ? (int)u : -1;
-	vf->trust = rtnl_link_vf_get_trust(v, &u) == 0 ? (int)u : -1;
-	vf->link_state = rtnl_link_vf_get_linkstate(v, &u) == 0 ? (int)u : -1;
-	vf->query_rss = rtnl_link_vf_get_rss_query_en(v, &u) == 0 ? (int)u : -1;
-	vf->max_tx_rate = vf->min_tx_rate = 0;
-	if (rtnl_link_vf_get_rate(v, &rate) == 0) {
-		if (rate.api == RTNL_LINK_VF_RATE_API_OLD)
-			vf->max_tx_rate = rate.rate;
-		else {
-			vf->max_tx_rate = rate.max_tx_rate;
-			vf->min_tx_rate = rate.min_tx_rate;
-		}
+	if (!have_idx || idx >= pf->n_vf)
+		return;
+	{
+		struct vf_live *vf = &pf->vf[idx];
+
+		vf->nl_valid = true;
+		memcpy(vf->mac, tmp.mac, MAC_LEN);
+		vf->vlan = tmp.vlan;
+		vf->qos = tmp.qos;
+		vf->vlan_proto = tmp.vlan_proto;
+		vf->spoofchk = tmp.spoofchk;
+		vf->trust = tmp.trust;
+		vf->query_rss = tmp.query_rss;
+		vf->link_state = tmp.link_state;
+		vf->max_tx_rate = tmp.max_tx_rate;
+		vf->min_tx_rate = tmp.min_tx_rate;
 	}
 }
 
-static void got_link(struct nl_object *o, void *arg)
+/*
+ * The kernel nests every VF in one IFLA_VFINFO_LIST, and nla_nest_end()
+ * stores its length in 16 bits: past 64 KiB (about 330 VFs without the
+ * counters, 222 with them, as iproute2 asks) the length wraps and every
+ * parser that trusts it loses the VFs and the attributes after the list.
+ * The list is the kernel's own output, one IFLA_VF_INFO per VF, right after
+ * IFLA_NUM_VF: walk up to that many entries, bounded by the message, and
+ * take the walk if its length agrees with the header modulo 2^16. Returns
+ * the true end of the list.
+ */
+static const struct nlattr *parse_vf_list(const struct nlattr *list, const char *end, uint32_t num_vf,
+					  struct pf_live *pf)
 {
-	struct rtnl_link **link = arg;
+	const char *nominal = (const char *)list + NLA_ALIGN(list->nla_len);
+	const struct nlattr *e = attr_data(list, 0);
+	uint32_t n = 0;
+	size_t walked;
 
-	if (!*link) {
-		nl_object_get(o);
-		*link = (struct rtnl_link *)o;
+	while (n < num_vf && attr_fits(e, end) && attr_type(e) == IFLA_VF_INFO) {
+		e = attr_next(e);
+		n++;
 	}
+	walked = (size_t)((const char *)e - (const char *)list);
+	if ((const char *)e > end || (walked & 0xffff) != list->nla_len)
+		/* Not the shape the kernel writes: trust the header, read what is inside. */
+		e = attr_fits(list, end) ? (const struct nlattr *)nominal : NULL;
+	if (!e)
+		return NULL;
+	for (const struct nlattr *v = attr_data(list, 0); v < e && attr_fits(v, (const char *)e); v = attr_next(v))
+		if (attr_type(v) == IFLA_VF_INFO)
+			parse_vf_info(v, pf);
+	return e;
 }
+
+int nl_parse_link(const void *buf, size_t len, struct pf_live *pf)
+{
+	const struct nlmsghdr *nlh = buf;
+	const struct ifinfomsg *ifi;
+	const char *end;
+	uint32_t num_vf = 0;
+
+	if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)) || nlh->nlmsg_len > len)
+		return -EBADMSG;
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return -EBADMSG;
+	ifi = NLMSG_DATA(nlh);
+	end = (const char *)nlh + nlh->nlmsg_len;
+	pf->ifindex = ifi->ifi_index;
+	pf->up = ifi->ifi_flags & IFF_UP;
+	for (const struct nlattr *a = (const void *)((const char *)ifi + NLMSG_ALIGN(sizeof(*ifi))), *next;
+	     a && attr_fits(a, end); a = next) {
+		next = attr_next(a);
+		if (attr_type(a) == IFLA_NUM_VF) {
+			const uint32_t *v = attr_data(a, sizeof(*v));
+
+			num_vf = v ? *v : 0;
+		} else if (attr_type(a) == IFLA_VFINFO_LIST)
+			next = parse_vf_list(a, end, num_vf, pf);
+	}
+	return 0;
+}
+
+struct link_reply {
+	struct pf_live *pf;
+	int r;
+	bool got;
+};
 
 static int on_link_msg(struct nl_msg *msg, void *arg)
 {
-	nl_msg_parse(msg, got_link, arg);
+	struct link_reply *lr = arg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+
+	if (!lr->got && nlh->nlmsg_type == RTM_NEWLINK) {
+		lr->r = nl_parse_link(nlh, nlh->nlmsg_len, lr->pf);
+		lr->got = true;
+	}
 	return NL_OK;
 }
 
 /*
- * RTM_GETLINK of one PF with its VF list, as rtnl_link_get_kernel() asks,
- * but with RTEXT_FILTER_SKIP_STATS: the kernel nests every VF in one
- * IFLA_VFINFO_LIST whose 16-bit length wraps past 64 KiB. With the per-VF
- * counters (what iproute2 gets) that happens after about 222 VFs (netdevsim,
- * 6.1), without them after about 330 (300 read back whole here). VFs past
- * that come back unreadable and are written blind on every run.
- * The reply is parsed by libnl's own route/link parser.
+ * RTM_GETLINK of one PF with its VF list, with RTEXT_FILTER_SKIP_STATS so
+ * that each VF costs about 200 bytes (4096 VFs: about 800 KiB, one message;
+ * the socket peeks for its size). libnl's route parser trusts the wrapped
+ * list length (nl_parse_link() above), so the reply is read here.
  */
-static int get_link(struct nl_sock *sk, const char *ifname, struct rtnl_link **ret)
-{
-	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct rtnl_link *link = NULL;
-	struct nl_msg *msg;
-	struct nl_cb *cb = NULL;
-	int r;
-
-	msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
-	if (!msg)
-		return -ENOMEM;
-	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
-	    nla_put_string(msg, IFLA_IFNAME, ifname) < 0 ||
-	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS) < 0) {
-		r = -EMSGSIZE;
-		goto out;
-	}
-	if ((r = nl_send_auto(sk, msg)) < 0) {
-		r = nle_to_errno(r);
-		goto out;
-	}
-	cb = nl_cb_clone(nl_socket_get_cb(sk));
-	if (!cb) {
-		r = -ENOMEM;
-		goto out;
-	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_link_msg, &link);
-	if ((r = nl_recvmsgs(sk, cb)) < 0) {
-		r = nle_to_errno(r);
-		goto out;
-	}
-	if (!link) {
-		r = -ENODEV;
-		goto out;
-	}
-	/* The request asked for an ACK (libnl's default): take it off the socket. */
-	if ((r = nl_wait_for_ack(sk)) < 0) {
-		r = nle_to_errno(r);
-		goto out;
-	}
-	*ret = link;
-	link = NULL;
-	r = 0;
-out:
-	if (link)
-		rtnl_link_put(link);
-	nl_cb_put(cb);
-	nlmsg_free(msg);
-	return r;
-}
-
 int nlh_read_pf(struct nlh *h, struct pf_live *pf)
 {
-	struct rtnl_link *link = NULL;
-	uint32_t num = 0;
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct link_reply lr = { .pf = pf };
+	struct nl_msg *msg;
+	struct nl_cb *cb = NULL;
 	int r;
 
 	if (!pf->ifname[0])
 		return -ENODEV;
 	if (roots.test)
 		return fake_read_pf(pf);
-	r = get_link(h->sk, pf->ifname, &link);
-	if (r < 0)
-		return r;
-	pf->ifindex = rtnl_link_get_ifindex(link);
-	pf->up = rtnl_link_get_flags(link) & IFF_UP;
-	/* rtnl_link_vf_get() dereferences the VF list: only ask when there is one. */
-	if (rtnl_link_get_num_vf(link, &num) == 0 && num > 0) {
-		for (unsigned i = 0; i < pf->n_vf; i++) {
-			struct rtnl_link_vf *v = rtnl_link_vf_get(link, i);
-
-			if (!v)
-				continue;
-			vf_from_nl(v, &pf->vf[i]);
-			rtnl_link_vf_put(v);
-		}
+	msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    nla_put_string(msg, IFLA_IFNAME, pf->ifname) < 0 ||
+	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS) < 0) {
+		r = -EMSGSIZE;
+		goto out;
 	}
-	rtnl_link_put(link);
-	return 0;
+	if ((r = nl_send_auto(h->sk, msg)) < 0) {
+		r = nle_to_errno(r);
+		goto out;
+	}
+	cb = nl_cb_clone(nl_socket_get_cb(h->sk));
+	if (!cb) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_link_msg, &lr);
+	if ((r = nl_recvmsgs(h->sk, cb)) < 0) {
+		r = nle_to_errno(r);
+		goto out;
+	}
+	if (!lr.got) {
+		r = -ENODEV;
+		goto out;
+	}
+	if (lr.r < 0) {
+		r = lr.r;
+		goto out;
+	}
+	/* The request asked for an ACK (libnl's default): take it off the socket. */
+	r = nl_wait_for_ack(h->sk);
+	r = r < 0 ? nle_to_errno(r) : 0;
+out:
+	nl_cb_put(cb);
+	nlmsg_free(msg);
+	return r;
 }
 
-static int vf_fill(struct rtnl_link_vf *v, const struct action *a)
+/* ---- writing: RTM_SETLINK with IFLA_VF_INFO entries, built here ---- */
+
+static int put_vf_attr(struct nl_msg *msg, const struct action *a)
 {
 	switch (a->key) {
 	case KEY_MAC: {
-		struct nl_addr *addr = nl_addr_build(AF_LLC, a->mac, MAC_LEN);
+		struct ifla_vf_mac v = { .vf = a->vf };
 
-		if (!addr)
-			return -ENOMEM;
-		rtnl_link_vf_set_addr(v, addr);
-		nl_addr_put(addr);
-		return 0;
+		memcpy(v.mac, a->mac, MAC_LEN);
+		return nla_put(msg, IFLA_VF_MAC, sizeof(v), &v);
 	}
-	case KEY_VLAN: {
-		nl_vf_vlans_t *vlans = NULL;
+	case KEY_VLAN:
+		/* 802.1Q goes as the plain IFLA_VF_VLAN every driver knows. */
+		if (a->v3 == ETH_P_8021Q_) {
+			struct ifla_vf_vlan v = { .vf = a->vf, .vlan = a->v1, .qos = a->v2 };
 
-		if (rtnl_link_vf_vlan_alloc(&vlans, 1) < 0)
-			return -ENOMEM;
-		vlans->vlans[0].vf_vlan = a->v1;
-		vlans->vlans[0].vf_vlan_qos = a->v2;
-		/*
-		 * libnl 3.7 reads vlan_proto with ntohs() but writes it as given:
-		 * pass 802.1ad in network order. 802.1Q stays in host order, so
-		 * libnl sends the plain IFLA_VF_VLAN that every driver knows.
-		 */
-		vlans->vlans[0].vf_vlan_proto = a->v3 == ETH_P_8021Q_ ? ETH_P_8021Q_ : htons((uint16_t)a->v3);
-		rtnl_link_vf_set_vlans(v, vlans);
-		rtnl_link_vf_vlan_put(vlans);
-		return 0;
+			return nla_put(msg, IFLA_VF_VLAN, sizeof(v), &v);
+		} else {
+			struct ifla_vf_vlan_info v = { .vf = a->vf, .vlan = a->v1, .qos = a->v2,
+						       .vlan_proto = htons((uint16_t)a->v3) };
+			struct nlattr *list = nla_nest_start(msg, IFLA_VF_VLAN_LIST);
+
+			if (!list || nla_put(msg, IFLA_VF_VLAN_INFO, sizeof(v), &v) < 0)
+				return -NLE_NOMEM;
+			return nla_nest_end(msg, list);
+		}
+	case KEY_SPOOFCHK: {
+		struct ifla_vf_spoofchk v = { .vf = a->vf, .setting = a->v1 };
+
+		return nla_put(msg, IFLA_VF_SPOOFCHK, sizeof(v), &v);
 	}
-	case KEY_SPOOFCHK: rtnl_link_vf_set_spoofchk(v, a->v1); return 0;
-	case KEY_TRUST: rtnl_link_vf_set_trust(v, a->v1); return 0;
-	case KEY_LINK_STATE: rtnl_link_vf_set_linkstate(v, a->v1); return 0;
-	case KEY_QUERY_RSS: rtnl_link_vf_set_rss_query_en(v, a->v1); return 0;
+	case KEY_TRUST: {
+		struct ifla_vf_trust v = { .vf = a->vf, .setting = a->v1 };
+
+		return nla_put(msg, IFLA_VF_TRUST, sizeof(v), &v);
+	}
+	case KEY_LINK_STATE: {
+		struct ifla_vf_link_state v = { .vf = a->vf, .link_state = a->v1 };
+
+		return nla_put(msg, IFLA_VF_LINK_STATE, sizeof(v), &v);
+	}
+	case KEY_QUERY_RSS: {
+		struct ifla_vf_rss_query_en v = { .vf = a->vf, .setting = a->v1 };
+
+		return nla_put(msg, IFLA_VF_RSS_QUERY_EN, sizeof(v), &v);
+	}
 	case KEY_MAX_TX_RATE:
 	case KEY_MIN_TX_RATE: {
 		/* IFLA_VF_RATE always carries both: the other keeps its value. */
-		struct nl_vf_rate rate = { .api = RTNL_LINK_VF_RATE_API_NEW,
-					   .max_tx_rate = a->v1, .min_tx_rate = a->v2 };
+		struct ifla_vf_rate v = { .vf = a->vf, .max_tx_rate = a->v1, .min_tx_rate = a->v2 };
 
-		rtnl_link_vf_set_rate(v, &rate);
-		return 0;
+		return nla_put(msg, IFLA_VF_RATE, sizeof(v), &v);
 	}
 	default:
-		return -EINVAL;
+		return -NLE_INVAL;
 	}
+}
+
+int nlh_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = pf->ifindex };
+	struct nlattr *list;
+	struct nl_msg *msg;
+	int r;
+
+	if (n == 0 || n > NLH_BATCH_MAX)
+		return -EINVAL;
+	if (roots.test) {
+		for (unsigned i = 0; i < n; i++)
+			if ((r = fake_set_vf(pf, &a[i])) < 0)
+				return r;
+		return 0;
+	}
+	/* 64 bytes an entry is more than the largest (VLAN_LIST) needs. */
+	msg = nlmsg_alloc_size(NLMSG_SPACE(sizeof(ifi)) + NLA_HDRLEN + (size_t)n * 64);
+	if (!msg)
+		return -ENOMEM;
+	r = -EMSGSIZE;
+	if (!nlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, RTM_SETLINK, 0, NLM_F_REQUEST) ||
+	    nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
+	    !(list = nla_nest_start(msg, IFLA_VFINFO_LIST)))
+		goto out;
+	for (unsigned i = 0; i < n; i++) {
+		struct nlattr *info = nla_nest_start(msg, IFLA_VF_INFO);
+
+		if (a[i].type != ACT_VF_ATTR) {
+			r = -EINVAL;
+			goto out;
+		}
+		if (!info || put_vf_attr(msg, &a[i]) < 0 || nla_nest_end(msg, info) < 0)
+			goto out;
+	}
+	if (nla_nest_end(msg, list) < 0)
+		goto out;
+	if ((r = nl_send_auto(h->sk, msg)) < 0 || (r = nl_wait_for_ack(h->sk)) < 0)
+		r = nle_to_errno(r);
+	else
+		r = 0;
+out:
+	nlmsg_free(msg);
+	return r;
 }
 
 int nlh_set_vf(struct nlh *h, const struct pf_live *pf, const struct action *a)
 {
-	struct rtnl_link *orig = NULL, *change = NULL;
-	struct rtnl_link_vf *v = NULL;
-	int r;
-
-	if (roots.test)
-		return fake_set_vf(pf, a);
-	orig = rtnl_link_alloc();
-	change = rtnl_link_alloc();
-	v = rtnl_link_vf_alloc();
-	if (!orig || !change || !v) {
-		r = -ENOMEM;
-		goto out;
-	}
-	rtnl_link_set_ifindex(orig, pf->ifindex);
-	rtnl_link_vf_set_index(v, a->vf);
-	if ((r = vf_fill(v, a)) < 0)
-		goto out;
-	if ((r = rtnl_link_vf_add(change, v)) < 0) {
-		r = nle_to_errno(r);
-		goto out;
-	}
-	r = rtnl_link_change(h->sk, orig, change, 0);
-	if (r < 0)
-		r = nle_to_errno(r);
-out:
-	if (v)
-		rtnl_link_vf_put(v);
-	if (change)
-		rtnl_link_put(change);
-	if (orig)
-		rtnl_link_put(orig);
-	return r;
+	return nlh_set_vfs(h, pf, a, 1);
 }
 
 int nlh_set_up(struct nlh *h, const struct pf_live *pf)

@@ -11,4 +11,13 @@ void nlh_close(struct nlh *h);
 int nlh_read_pf(struct nlh *h, struct pf_live *pf);
 /* One attribute of one VF per request, so a driver's refusal names it. */
 int nlh_set_vf(struct nlh *h, const struct pf_live *pf, const struct action *a);
+/*
+ * n ACT_VF_ATTR actions in one RTM_SETLINK. The kernel applies them in
+ * order and stops at the first refusal, without saying which: on an error
+ * the caller sets them again one by one.
+ */
+#define NLH_BATCH_MAX 1000
+int nlh_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n);
+/* An RTM_NEWLINK message into pf: ifindex, IFF_UP and the VFs it lists. */
+int nl_parse_link(const void *buf, size_t len, struct pf_live *pf);
 int nlh_set_up(struct nlh *h, const struct pf_live *pf);

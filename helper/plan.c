@@ -276,6 +276,23 @@ static int plan_attr(struct plan *pl, const struct vf_live *want, const struct v
 	return 0;
 }
 
+bool action_holds(const struct action *a, const struct vf_live *l)
+{
+	if (a->type != ACT_VF_ATTR || !l->nl_valid)
+		return false;
+	switch (a->key) {
+	case KEY_MAC: return memcmp(l->mac, a->mac, MAC_LEN) == 0;
+	case KEY_VLAN: return l->vlan == a->v1 && l->qos == a->v2 && l->vlan_proto == a->v3;
+	case KEY_SPOOFCHK: return l->spoofchk == (int)a->v1;
+	case KEY_TRUST: return l->trust == (int)a->v1;
+	case KEY_LINK_STATE: return l->link_state == (int)a->v1;
+	case KEY_QUERY_RSS: return l->query_rss == (int)a->v1;
+	case KEY_MAX_TX_RATE:
+	case KEY_MIN_TX_RATE: return l->max_tx_rate == a->v1 && l->min_tx_rate == a->v2;
+	default: return false;
+	}
+}
+
 int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct plan *pl)
 {
 	static const enum vf_key order[] = {

@@ -54,3 +54,5 @@ void vf_wanted(const struct pf_policy *pol, const struct pf_live *live, unsigned
 uint32_t vf_drift(const struct pf_policy *pol, const struct vf_live *want,
 		  const struct vf_live *live);
 const char *action_key_name(const struct action *a);
+/* Whether the VF as read from the kernel already has what ACT_VF_ATTR a sets. */
+bool action_holds(const struct action *a, const struct vf_live *l);

@@ -66,18 +66,7 @@ print(str(val).lower() if isinstance(val, bool) else val)
 
 # mac = auto, computed here from the documented formula, not by vfwarden.
 auto_mac() {
-	python3 - "$1" "$2" <<'PY'
-import sys
-pf = bytes(int(x, 16) for x in sys.argv[1].split(":"))
-idx = int(sys.argv[2])
-h = 0xcbf29ce484222325
-for b in pf + idx.to_bytes(2, "big"):
-    h ^= b
-    h = (h * 0x100000001b3) & 0xffffffffffffffff
-m = bytearray(h.to_bytes(8, "big")[:6])
-m[0] = (m[0] & 0xfc) | 0x02
-print(":".join("%02x" % b for b in m))
-PY
+	"$BATS_TEST_DIRNAME/lib/auto_mac.py" "$1" "$2"
 }
 
 # The permanent MAC: iproute2 shows permaddr only when it differs from address.
