@@ -22,6 +22,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "netlink.h"
 
@@ -237,10 +238,16 @@ int nlh_open(struct nlh **ret)
 		free(h);
 		return nle_to_errno(r);
 	}
-	/* A PF with many VFs answers RTM_GETLINK with a large message: peek for its size. */
-	nl_socket_set_msg_buf_size(h->sk, 1024 * 1024);
-	nl_socket_enable_msg_peek(h->sk);
+	/*
+	 * A PF with many VFs answers RTM_GETLINK with one large message, about
+	 * 200 bytes a VF (4096: about 800 KiB). The kernel queues its ACK
+	 * behind it; when the two exceed the receive buffer (SO_RCVBUF stops
+	 * at rmem_max, 208 KiB) it drops the ACK and the socket reads ENOBUFS
+	 * (seen at 4096 netdevsim VFs). As root, force a buffer that holds both.
+	 */
+	nl_socket_set_msg_buf_size(h->sk, 4 * 1024 * 1024);
 	nl_socket_set_buffer_size(h->sk, 1024 * 1024, 1024 * 1024);
+	(void)setsockopt(nl_socket_get_fd(h->sk), SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 8 << 20 }, sizeof(int));
 	*ret = h;
 	return 0;
 }
