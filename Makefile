@@ -175,7 +175,7 @@ fuzz: $(FUZZ:%=$(B)/fuzz/%)
 bench: all
 	tests/vm/setup
 	VFWARDEN_VM_TIMEOUT=$(if $(BENCH_QUICK),900,3600) \
-		tests/vm/run --nics 2 --netdevsim $(if $(BENCH_QUICK),256,4096) -- env BENCH_QUICK=$(BENCH_QUICK) bench/run-guest
+		tests/vm/run --nics 2 --netdevsim $(if $(BENCH_QUICK),256,4096) -- env BENCH_QUICK=$(BENCH_QUICK) BENCH_SIZES="$(BENCH_SIZES)" bench/run-guest
 
 clean:
 	rm -rf $(B) build-asan
