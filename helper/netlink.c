@@ -481,8 +481,8 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
 
 /*
  * RTM_GETLINK of one PF with its VF list, with RTEXT_FILTER_SKIP_STATS so
- * that each VF costs about 200 bytes (4096 VFs: about 800 KiB, one message;
- * the socket peeks for its size). libnl's route parser trusts the wrapped
+ * that each VF costs about 200 bytes (4096 VFs: about 800 KiB, one message,
+ * into the buffers nlh_open() sizes for it). libnl's route parser trusts the wrapped
  * list length (nl_parse_link() above), so the reply is read here.
  */
 int nlh_read_pf(struct nlh *h, struct pf_live *pf)
