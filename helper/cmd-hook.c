@@ -169,6 +169,7 @@ static int apply_metadata(const struct hook_ctx *c, const struct hook_input *in,
 			  const struct pf_policy *pol, const struct hook_dev *d, unsigned idx,
 			  struct vf_conf *conf)
 {
+	enum vf_key k;
 	char err[200];
 
 	if (in->meta_err[0]) {
@@ -181,7 +182,6 @@ static int apply_metadata(const struct hook_ctx *c, const struct hook_input *in,
 		for (unsigned i = 0; i < in->n_meta; i++) {
 			const struct hook_meta *m = &in->meta[i];
 			struct vf_conf tmp = *conf;
-			enum vf_key k;
 
 			if (pass == 0 ? m->pci[0] != '\0' : !streq(m->pci, d->pci))
 				continue;
@@ -200,14 +200,9 @@ static int apply_metadata(const struct hook_ctx *c, const struct hook_input *in,
 				continue;
 			*conf = tmp;
 		}
-	if (conf->qos && !conf->vlan) {
-		log_err("vfwarden: domain '%s': %s vf%u (%s): qos %u without a vlan", c->owner,
-			pol->label, idx, d->pci, conf->qos);
-		return -1;
-	}
-	if (conf->max_tx_rate && conf->min_tx_rate > conf->max_tx_rate) {
-		log_err("vfwarden: domain '%s': %s vf%u (%s): min-tx-rate %u is above max-tx-rate %u",
-			c->owner, pol->label, idx, d->pci, conf->min_tx_rate, conf->max_tx_rate);
+	if (vf_conf_check(conf, &k, err, sizeof(err)) < 0) {
+		log_err("vfwarden: domain '%s': %s vf%u (%s): %s", c->owner, pol->label, idx,
+			d->pci, err);
 		return -1;
 	}
 	return 0;

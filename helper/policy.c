@@ -801,21 +801,39 @@ static const struct origin *later(const struct origin *a, const struct origin *b
 	return origin_cmp(a, b) >= 0 ? a : b;
 }
 
+int vf_conf_check(const struct vf_conf *c, enum vf_key *key, char *err, size_t errsz)
+{
+	if (c->qos && !c->vlan) {
+		*key = KEY_QOS;
+		snprintf(err, errsz, "qos %u without a vlan", c->qos);
+		return -EINVAL;
+	}
+	if (c->max_tx_rate && c->min_tx_rate > c->max_tx_rate) {
+		*key = KEY_MIN_TX_RATE;
+		snprintf(err, errsz, "min-tx-rate %u is above max-tx-rate %u", c->min_tx_rate,
+			 c->max_tx_rate);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void check_vf(struct policy *p, const struct pf_policy *pf, unsigned idx)
 {
 	const struct vf_conf *c = &pf->vf[idx];
-	char w[300];
+	const struct origin *l, *e;
+	enum vf_key k;
+	char err[200], w[300];
 
-	if (c->qos && !c->vlan)
-		error_at(p, &c->at[KEY_QOS], "qos %u without a vlan", c->qos);
-	if (c->max_tx_rate && c->min_tx_rate > c->max_tx_rate) {
-		const struct origin *l = later(&c->at[KEY_MIN_TX_RATE], &c->at[KEY_MAX_TX_RATE]);
-		const struct origin *e = l == &c->at[KEY_MIN_TX_RATE] ? &c->at[KEY_MAX_TX_RATE]
-								      : &c->at[KEY_MIN_TX_RATE];
-
-		error_at(p, l, "min-tx-rate %u is above max-tx-rate %u (%s)", c->min_tx_rate,
-			 c->max_tx_rate, where(e, w, sizeof(w)));
+	if (vf_conf_check(c, &k, err, sizeof(err)) == 0)
+		return;
+	if (k != KEY_MIN_TX_RATE) {
+		error_at(p, &c->at[k], "%s", err);
+		return;
 	}
+	/* Blame the later of the two lines, and name the other. */
+	l = later(&c->at[KEY_MIN_TX_RATE], &c->at[KEY_MAX_TX_RATE]);
+	e = l == &c->at[KEY_MIN_TX_RATE] ? &c->at[KEY_MAX_TX_RATE] : &c->at[KEY_MIN_TX_RATE];
+	error_at(p, l, "%s (%s)", err, where(e, w, sizeof(w)));
 }
 
 static int by_origin(const void *a, const void *b)

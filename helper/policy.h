@@ -131,6 +131,12 @@ enum device_kind policy_device_kind(const char *d, uint8_t mac[MAC_LEN]);
  */
 int vf_setting_parse(const char *name, const char *value, struct vf_conf *c, enum vf_key *key,
 		     char *err, size_t errsz);
+/*
+ * The rules between the settings of one VF (qos needs a vlan, min-tx-rate
+ * at most max-tx-rate): -EINVAL when one breaks, with the message and the
+ * setting it blames in key.
+ */
+int vf_conf_check(const struct vf_conf *c, enum vf_key *key, char *err, size_t errsz);
 /* Check a file's owner and mode: -EPERM with a message in msg if unsafe. */
 int policy_check_perms(int fd, const char *what, char *msg, size_t size);
 /* Effective MAC for VF idx of a PF with permanent MAC pf_mac; false for none */

@@ -704,6 +704,12 @@ enp1s0 vf0 trust on"
 	done
 	[ "$(tree_sum)" = "$before" ]
 	[ ! -e "$NL/log" ]
+	# Allowed, but against the policy's max-tx-rate: the rule between settings holds
+	sed -i 's/^allow-domain = max-tx-rate$/&, min-tx-rate/' "$POLICY"
+	run --separate-stderr hook prepare begin < <(domain_iface "$VF0" | with_meta "<v:vf min-tx-rate='2000'/>")
+	assert_failure
+	assert_stderr_line "vfwarden: domain 'vm1': uplink vf0 ($VF0): min-tx-rate 2000 is above max-tx-rate 1000"
+	[ ! -e "$NL/log" ]
 	# Without allow-domain nothing may be chosen; a domain without a VF ignores its metadata.
 	sed -i '$d' "$POLICY"
 	run --separate-stderr hook prepare begin < <(domain_iface "$VF0" | with_meta "<v:vf max-tx-rate='5'/>")

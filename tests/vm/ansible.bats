@@ -62,8 +62,9 @@ host_state() {
 	local i
 	echo "numvfs $(numvfs "$PF0_PCI") $(numvfs "$PF1_PCI")"
 	for ((i = 0; i < $(numvfs "$PF0_PCI"); i++)); do
-		echo "vf$i vlan $(vf_attr "$PF0" "$i" vlan) driver $(vf_driver "$PF0_PCI" "$i")"
+		echo "vf$i driver $(vf_driver "$PF0_PCI" "$i")"
 	done
+	vf_attrs "$PF0" vlan trust
 	sha256sum "$CONF"
 }
 

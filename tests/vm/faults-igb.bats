@@ -23,16 +23,16 @@ EOF
 
 # Every VF of both PFs as the policy says: count, driver, vlan, spoofchk on, trust off.
 converged() {
-	local pf pci vlan i
+	local pf pci net vlan i want
 	for pf in a b; do
 		if [ $pf = a ]; then pci=$PF0_PCI net=$PF0 vlan=10; else pci=$PF1_PCI net=$PF1 vlan=20; fi
 		[ "$(numvfs "$pci")" = 7 ] || return 1
+		want=
 		for ((i = 0; i < 7; i++)); do
 			[ "$(vf_driver "$pci" $i)" = vfio-pci ] || return 1
-			[ "$(vf_attr "$net" $i vlan)" = "$vlan" ] || return 1
-			[ "$(vf_attr "$net" $i spoofchk)" = true ] || return 1
-			[ "$(vf_attr "$net" $i trust)" = false ] || return 1
+			want+="$i $vlan true false"$'\n'
 		done
+		[ "$(vf_attrs "$net" vlan spoofchk trust)" = "${want%$'\n'}" ] || return 1
 	done
 }
 

@@ -32,36 +32,61 @@ policy() {
 
 numvfs() { cat /sys/bus/pci/devices/$1/sriov_numvfs; }
 autoprobe() { cat /sys/bus/pci/devices/$1/sriov_drivers_autoprobe; }
-vf_pci() { basename "$(readlink /sys/bus/pci/devices/$1/virtfn$2)"; }
-vf_driver() {
-	local l=/sys/bus/pci/devices/$(vf_pci "$1" "$2")/driver
-	if [ -e "$l" ]; then basename "$(readlink "$l")"; else echo none; fi
+# ${l##*/}, not basename: every fork counts under TCG
+vf_pci() {
+	local l
+	l=$(readlink "/sys/bus/pci/devices/$1/virtfn$2") || true
+	echo "${l##*/}"
 }
-vf_group() { basename "$(readlink /sys/bus/pci/devices/$(vf_pci "$1" "$2")/iommu_group)"; }
+vf_driver() {
+	local l
+	l=$(readlink "/sys/bus/pci/devices/$1/virtfn$2/driver") || { echo none; return 0; }
+	echo "${l##*/}"
+}
+vf_group() {
+	local l
+	l=$(readlink "/sys/bus/pci/devices/$1/virtfn$2/iommu_group") || true
+	echo "${l##*/}"
+}
 
-# One field of VF $2 of PF netdev $1 from `ip -j -d link show`, as rtnetlink
-# reports it: mac vlan qos proto spoofchk trust link_state max_tx min_tx rss
-vf_attr() {
-	ip -j -d link show dev "$1" | python3 -c '
+# VF attributes of PF netdev $1 from `ip -j -d link show`, as rtnetlink
+# reports them: mac vlan qos proto spoofchk trust link_state max_tx min_tx rss
+_VF_ATTR_PY='
 import json, sys
-idx, key = int(sys.argv[1]), sys.argv[2]
+idx, keys = sys.argv[1], sys.argv[2:]
 link = json.load(sys.stdin)[0]
-vf = [v for v in link.get("vfinfo_list", []) if v["vf"] == idx][0]
-vl = (vf.get("vlan_list") or [{}])[0]
-val = {
-    "mac": vf.get("address"),
-    "vlan": vl.get("vlan", 0),
-    "qos": vl.get("qos", 0),
-    "proto": vl.get("protocol", "802.1Q"),
-    "spoofchk": vf.get("spoofchk"),
-    "trust": vf.get("trust"),
-    "link_state": vf.get("link_state"),
-    "max_tx": vf.get("rate", {}).get("max_tx"),
-    "min_tx": vf.get("rate", {}).get("min_tx"),
-    "rss": vf.get("query_rss_en"),
-}[key]
-print(str(val).lower() if isinstance(val, bool) else val)
-' "$2" "$3"
+found = False
+for vf in link.get("vfinfo_list", []):
+    if idx != "all" and vf["vf"] != int(idx):
+        continue
+    found = True
+    vl = (vf.get("vlan_list") or [{}])[0]
+    val = {
+        "mac": vf.get("address"),
+        "vlan": vl.get("vlan", 0),
+        "qos": vl.get("qos", 0),
+        "proto": vl.get("protocol", "802.1Q"),
+        "spoofchk": vf.get("spoofchk"),
+        "trust": vf.get("trust"),
+        "link_state": vf.get("link_state"),
+        "max_tx": vf.get("rate", {}).get("max_tx"),
+        "min_tx": vf.get("rate", {}).get("min_tx"),
+        "rss": vf.get("query_rss_en"),
+    }
+    out = [str(val[k]).lower() if isinstance(val[k], bool) else str(val[k]) for k in keys]
+    print(" ".join(out) if idx != "all" else " ".join([str(vf["vf"])] + out))
+sys.exit(0 if found or idx == "all" else "no VF %s" % idx)
+'
+# vf_attr PF IDX KEY...: attributes of one VF, on one line
+vf_attr() {
+	ip -j -d link show dev "$1" | python3 -c "$_VF_ATTR_PY" "$2" "${@:3}"
+}
+# vf_attrs PF KEY...: "IDX VALUE..." for every VF, in one read (a python
+# start costs about half a second under TCG: loops over VFs use this)
+vf_attrs() {
+	local pf=$1
+	shift
+	ip -j -d link show dev "$pf" | python3 -c "$_VF_ATTR_PY" all "$@"
 }
 
 # mac = auto, computed here from the documented formula, not by vfwarden.
