@@ -58,6 +58,9 @@ recap() {
 	sed -n "s/^localhost *:.* $1=\([0-9]*\).*/\1/p" <<< "$output" | tail -n 1
 }
 
+# When systemd last reloaded its units (0 before the first daemon-reload).
+units_loaded_at() { systemctl show -P UnitsLoadTimestampMonotonic; }
+
 host_state() {
 	local i
 	echo "numvfs $(numvfs "$PF0_PCI") $(numvfs "$PF1_PCI")"
@@ -70,10 +73,13 @@ host_state() {
 
 @test "a run converges the host: VFs, VLANs, units, status fact, metrics timer" {
 	bin_before=$(stat -c %Y /usr/local/sbin/vfwarden)
+	loaded_before=$(units_loaded_at)
 	rm -rf "$METRICS"
 	vars 100 3 "vfwarden_metrics_dir: $METRICS"
 	play
 	assert_success
+	# the metrics units were written: systemd was reloaded
+	[ "$(units_loaded_at)" -gt "$loaded_before" ]
 	assert_equal "$(recap failed)" 0
 	[ "$(recap changed)" -gt 0 ]
 	assert_equal "$(numvfs "$PF0_PCI")" 3
@@ -110,10 +116,13 @@ print(len(fams))' "$METRICS/vfwarden.prom"
 }
 
 @test "a second run reports changed=0; the metrics service still writes" {
+	loaded_before=$(units_loaded_at)
 	vars 100 3 "vfwarden_metrics_dir: $METRICS"
 	play
 	assert_success
 	assert_equal "$(recap changed)" 0
+	# nothing written, so no daemon-reload either
+	assert_equal "$(units_loaded_at)" "$loaded_before"
 	assert_equal "$(recap failed)" 0
 	rm -f "$METRICS/vfwarden.prom"
 	systemctl start vfwarden-metrics.service
