@@ -23,16 +23,14 @@ EOF
 
 # Every VF of both PFs as the policy says: count, driver, vlan, spoofchk on, trust off.
 converged() {
-	local pf pci net vlan i want
+	local pf pci net vlan i
 	for pf in a b; do
 		if [ $pf = a ]; then pci=$PF0_PCI net=$PF0 vlan=10; else pci=$PF1_PCI net=$PF1 vlan=20; fi
 		[ "$(numvfs "$pci")" = 7 ] || return 1
-		want=
 		for ((i = 0; i < 7; i++)); do
 			[ "$(vf_driver "$pci" $i)" = vfio-pci ] || return 1
-			want+="$i $vlan true false"$'\n'
 		done
-		[ "$(vf_attrs "$net" vlan spoofchk trust)" = "${want%$'\n'}" ] || return 1
+		vfs_have "$net" 7 "$vlan true false" vlan spoofchk trust || return 1
 	done
 }
 

@@ -89,6 +89,16 @@ vf_attrs() {
 	ip -j -d link show dev "$pf" | python3 -c "$_VF_ATTR_PY" all "$@"
 }
 
+# vfs_have PF N "VALUE..." KEY...: the first N VFs of PF have these values
+vfs_have() {
+	local pf=$1 n=$2 vals=$3 i want=
+	shift 3
+	for ((i = 0; i < n; i++)); do
+		want+="$i $vals"$'\n'
+	done
+	[ "$(vf_attrs "$pf" "$@" 2>/dev/null | head -n "$n")" = "${want%$'\n'}" ]
+}
+
 # mac = auto, computed here from the documented formula, not by vfwarden.
 auto_mac() {
 	"$BATS_TEST_DIRNAME/lib/auto_mac.py" "$1" "$2"

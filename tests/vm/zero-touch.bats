@@ -23,13 +23,7 @@ wait_for() {
 	"$@"
 }
 
-vlans_are() { # PF VLAN N: the first N VFs have VLAN
-	local i want=
-	for ((i = 0; i < $3; i++)); do
-		want+="$i $2"$'\n'
-	done
-	[ "$(vf_attrs "$1" vlan 2>/dev/null | head -n "$3")" = "${want%$'\n'}" ]
-}
+vlans_are() { vfs_have "$1" "$3" "$2" vlan; } # PF VLAN N: the first N VFs have VLAN
 
 @test "at boot: VFs exist, configured and bound, before libvirtd starts" {
 	assert_equal "$(numvfs "$PF0_PCI")" 3
