@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <getopt.h>
+
 #include "converge.h"
 #include "log.h"
 
@@ -27,6 +29,23 @@ struct command {
 
 extern const struct command cmd_check, cmd_apply, cmd_status, cmd_hook, cmd_doctor;
 
+/* A command's operands: n of them, the first in first; all in order in v
+ * when v is given (room for the command's argc). */
+struct cli_operands {
+	char **v;
+	const char *first;
+	int n;
+	bool begun;
+};
+
+/*
+ * getopt_long() for a command's own argv, in GNU order: options may come
+ * before or after operands and '--' ends them, also with POSIXLY_CORRECT
+ * set. Operands are collected into ops. Returns the option character, or
+ * -1 at the end, as getopt_long() does.
+ */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       struct cli_operands *ops);
 /* Load and validate the policy; print every error as FILE:LINE: message. */
 int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet);
 /* Which policy PF matches this live PF: index, -1 none. */

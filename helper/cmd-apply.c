@@ -60,12 +60,16 @@ static int run(const struct cli *cli, int argc, char **argv)
 	struct nlh *nl = NULL;
 	unsigned long lock_timeout = 60;
 	unsigned changes = 0;
+	struct cli_operands ops = { .v = calloc((size_t)argc + 1, sizeof(char *)) };
 	bool *wanted = NULL;
 	int c, r, ret = EXIT_OK, lock_fd = -1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "nfh", opts, NULL)) != -1) {
+	if (!ops.v)
+		return EXIT_SYSTEM;
+	while ((c = cli_getopt(argc, argv, "nfh", opts, &ops)) != -1) {
 		switch (c) {
+		case 1:
+			break;
 		case 'n':
 			co.dry_run = true;
 			break;
@@ -75,13 +79,16 @@ static int run(const struct cli *cli, int argc, char **argv)
 		case 'L':
 			if (parse_uint(optarg, 86400, &lock_timeout) < 0) {
 				log_err("vfwarden apply: invalid --lock-timeout '%s'", optarg);
+				free(ops.v);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'h':
 			help();
+			free(ops.v);
 			return EXIT_OK;
 		default:
+			free(ops.v);
 			return EXIT_USAGE;
 		}
 	}
@@ -89,6 +96,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	/* Validate everything before touching anything. */
 	if (cli_load_policy(cli, &p, false) < 0) {
 		policy_free(&p);
+		free(ops.v);
 		log_err("vfwarden: policy invalid, nothing changed");
 		last.status = EXIT_POLICY;
 		if (!co.dry_run)
@@ -123,11 +131,11 @@ static int run(const struct cli *cli, int argc, char **argv)
 		ret = EXIT_SYSTEM;
 		goto out;
 	}
-	for (int i = optind; i < argc; i++) {
-		int k = host_find(&h, argv[i]);
+	for (int i = 0; i < ops.n; i++) {
+		int k = host_find(&h, ops.v[i]);
 
 		if (k < 0) {
-			log_err("vfwarden: no SR-IOV PF '%s' on this host", argv[i]);
+			log_err("vfwarden: no SR-IOV PF '%s' on this host", ops.v[i]);
 			ret = EXIT_PARTIAL;
 			continue;
 		}
@@ -150,11 +158,11 @@ static int run(const struct cli *cli, int argc, char **argv)
 					dup = (int)k;
 			}
 		if (found < 0) {
-			if (optind == argc)
+			if (!ops.n)
 				log_notice("%s: device '%s' not present, skipped", pol->label, pol->device);
 			continue;
 		}
-		if (optind < argc && !wanted[found])
+		if (ops.n && !wanted[found])
 			continue;
 		if (dup >= 0) {
 			log_err("%s: device '%s' matches both %s and %s, left alone", pol->label, pol->device,
@@ -213,6 +221,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 			log_warn("vfwarden: cannot write %s/last-apply: %s", roots.run, strerror(-r));
 	}
 out:
+	free(ops.v);
 	free(wanted);
 	nlh_close(nl);
 	host_free(&h);

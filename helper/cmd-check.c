@@ -6,11 +6,13 @@
 static int run(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, {} };
+	struct cli_operands ops = { 0 };
 	struct policy p;
 	int c, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts, &ops)) != -1) {
+		if (c == 1)
+			continue;
 		if (c == 'h') {
 			printf("Usage: vfwarden [-c FILE] check\n\n"
 			       "Parse and validate the whole policy. Prints nothing and exits 0 when it is\n"
@@ -19,8 +21,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 		}
 		return EXIT_USAGE;
 	}
-	if (optind < argc) {
-		log_err("vfwarden check: unexpected argument '%s'", argv[optind]);
+	if (ops.n) {
+		log_err("vfwarden check: unexpected argument '%s'", ops.first);
 		return EXIT_USAGE;
 	}
 	r = cli_load_policy(cli, &p, false);

@@ -276,11 +276,13 @@ static int run(const struct cli *cli, int argc, char **argv)
 	struct doctor d = { 0 };
 	struct policy p;
 	struct host h = { 0 };
+	struct cli_operands ops = { 0 };
 	int c, r;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "jh", opts, &ops)) != -1) {
 		switch (c) {
+		case 1:
+			break;
 		case 'j':
 			d.json = true;
 			break;
@@ -294,8 +296,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		log_err("vfwarden doctor: unexpected argument '%s'", argv[optind]);
+	if (ops.n) {
+		log_err("vfwarden doctor: unexpected argument '%s'", ops.first);
 		return EXIT_USAGE;
 	}
 	if (d.json)

@@ -317,12 +317,14 @@ static int run(const struct cli *cli, int argc, char **argv)
 	struct nlh *nl = NULL;
 	bool json = false, policy_ok;
 	json_object *root = NULL, *pfs = NULL;
+	struct cli_operands ops = { 0 };
 	int c, r, ret = EXIT_OK;
 
-	optind = 1;
 	out = stdout;
-	while ((c = getopt_long(argc, argv, "jo:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "jo:h", opts, &ops)) != -1) {
 		switch (c) {
+		case 1:
+			break;
 		case 'j':
 			json = true;
 			break;
@@ -339,8 +341,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
-		log_err("vfwarden status: unexpected argument '%s'", argv[optind]);
+	if (ops.n) {
+		log_err("vfwarden status: unexpected argument '%s'", ops.first);
 		return EXIT_USAGE;
 	}
 	if (json && prom) {

@@ -27,6 +27,41 @@ static void usage(FILE *f)
 		   "'vfwarden COMMAND --help' describes a command.\n");
 }
 
+static void add_operand(struct cli_operands *ops, char *arg)
+{
+	if (!ops->n)
+		ops->first = arg;
+	if (ops->v)
+		ops->v[ops->n] = arg;
+	ops->n++;
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       struct cli_operands *ops)
+{
+	char spec[32];
+	int c;
+
+	/*
+	 * optind 0 makes glibc start afresh (main() parsed in '+' mode); a
+	 * leading '-' hands each operand back in place as option 1, so that
+	 * 'apply enp1s0 --dry-run' is a dry run whatever POSIXLY_CORRECT says.
+	 */
+	if (!ops->begun) {
+		optind = 0;
+		ops->begun = true;
+	}
+	if (snprintf(spec, sizeof(spec), "-%s", shortopts) >= (int)sizeof(spec))
+		return '?';
+	c = getopt_long(argc, argv, spec, longopts, NULL);
+	if (c == 1)
+		add_operand(ops, optarg);
+	else if (c == -1)
+		while (optind < argc)
+			add_operand(ops, argv[optind++]);
+	return c;
+}
+
 int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet)
 {
 	int r;
