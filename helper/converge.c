@@ -255,6 +255,39 @@ static int vf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_li
 	return r;
 }
 
+/*
+ * A VF on its kernel driver (igbvf, iavf, ...) that carries host traffic:
+ * its netdev is a port of a bridge, bond, team or OVS, or is up with an
+ * address of global scope. Read only before a count change, which would
+ * destroy it; the address dump is made once per handle.
+ */
+static int scan_host_use(struct nlh *nl, struct pf_live *pf)
+{
+	for (unsigned i = 0; i < pf->n_vf; i++) {
+		struct vf_live *vf = &pf->vf[i];
+		char what[64];
+		int r;
+
+		vf->host_use[0] = '\0';
+		if (!vf->netdev[0])
+			continue;
+		if (netdev_read_master(vf->netdev, what, sizeof(what)) == 0) {
+			snprintf(vf->host_use, sizeof(vf->host_use), "%.15s is a port of %.40s",
+				 vf->netdev, what);
+			continue;
+		}
+		/* Flags that cannot be read count as up: the address decides. */
+		if (netdev_is_up(vf->netdev) == 0)
+			continue;
+		if ((r = nlh_global_addr(nl, vf->netdev, what, sizeof(what))) < 0)
+			return r;
+		if (r)
+			snprintf(vf->host_use, sizeof(vf->host_use), "%.15s has address %.50s",
+				 vf->netdev, what);
+	}
+	return 0;
+}
+
 int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		const struct converge_opts *o, struct converge_result *res)
 {
@@ -272,6 +305,8 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		if (pf->vf[i].stale_record && hook_record_remove(pf->vf[i].pci) == 0)
 			pf->vf[i].owner[0] = '\0';
 	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
+		return r;
+	if (pf->numvfs != pol->vfs && !o->force && (r = scan_host_use(nl, pf)) < 0)
 		return r;
 
 	if ((r = plan_pf_count(pol, pf, &po, &pl)) < 0)

@@ -12,9 +12,10 @@ struct vf_live {
 	char override[32]; /* driver_override, "" when none */
 	char netdev[16];
 	int iommu_group;   /* -1 when none */
-	bool no_device;
-	bool stale_record; /* a hook record of a domain that no longer holds the VF */
-	long record_age;   /* seconds */    /* netdevsim: a VF with no device of its own, nothing to bind */
+	char vfio_dev[16]; /* its VFIO device cdev, "vfio3" for /dev/vfio/devices/vfio3; "" none */
+	bool no_device;    /* netdevsim: a VF with no device of its own, nothing to bind */
+	bool stale_record; /* a hook record of a domain that is gone (see sysfs.c) */
+	long record_age;   /* seconds */
 	/* From netlink; nl_valid false means not known (VF not created yet). */
 	bool nl_valid;
 	uint8_t mac[MAC_LEN];
@@ -25,8 +26,10 @@ struct vf_live {
 	/* Who uses it: an open vfio group, or a domain the hook recorded. */
 	bool in_use;
 	char owner[96];
-	/* "pid N (comm)" of a process holding the VF's /dev/vfio group open, "" none. */
+	/* "pid N (comm)" of a process holding the VF's /dev/vfio group or cdev open, "" none. */
 	char holder[48];
+	/* Why the host itself uses the VF's netdev ("enp1s0v1 is a port of br0"), "" not. */
+	char host_use[80];
 };
 
 struct pf_live {
@@ -54,6 +57,7 @@ struct roots {
 	char sys[PATH_MAX];
 	char proc[PATH_MAX];
 	char run[PATH_MAX];
+	char qemu_run[PATH_MAX]; /* libvirt's /run/libvirt/qemu: NAME.pid of each running domain */
 	char fake_nl[PATH_MAX]; /* "" outside tests */
 	bool test;
 };
@@ -76,3 +80,7 @@ bool vfio_pci_loaded(void);
 int pf_read_carrier(const struct pf_live *pf, bool *carrier);
 /* Marks in_use/owner on every VF of pf from open vfio fds and /run records. */
 int pf_scan_users(struct pf_live *pf);
+/* A VF netdev's master (bridge, bond, team, OVS) into buf: 0, -ENOENT when it has none. */
+int netdev_read_master(const char *ifname, char *buf, size_t size);
+/* Whether a netdev is administratively up (IFF_UP): 1, 0, or -errno. */
+int netdev_is_up(const char *ifname);

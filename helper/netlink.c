@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/msg.h>
 #include <linux/if_link.h>
@@ -28,6 +29,7 @@
 
 struct nlh {
 	struct nl_sock *sk;
+	struct nl_cache *addrs; /* every address of the host, dumped on first use */
 };
 
 static int nle_to_errno(int e)
@@ -256,9 +258,68 @@ void nlh_close(struct nlh *h)
 {
 	if (!h)
 		return;
+	if (h->addrs)
+		nl_cache_free(h->addrs);
 	if (h->sk)
 		nl_socket_free(h->sk);
 	free(h);
+}
+
+/* ---- addresses: RTM_GETADDR, one dump per handle ---- */
+
+/* $ROOT/netlink/addr: "IFNAME ADDR/PREFIXLEN global|link|host", a line each. */
+static int fake_global_addr(const char *ifname, char *buf, size_t size)
+{
+	char p[PATH_MAX], line[256], dev[32], addr[64], scope[16];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	if (path_join(p, sizeof(p), "%s/addr", roots.fake_nl) < 0)
+		return -ENAMETOOLONG;
+	if (!(f = fopen(p, "re")))
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %63s %15s", dev, addr, scope) == 3 && streq(dev, ifname) &&
+		    streq(scope, "global")) {
+			snprintf(buf, size, "%s", addr);
+			return 1;
+		}
+	return 0;
+}
+
+static void format_addr(struct rtnl_addr *a, char *buf, size_t size)
+{
+	struct nl_addr *l = rtnl_addr_get_local(a);
+	char s[INET6_ADDRSTRLEN] = "?";
+
+	if (l)
+		inet_ntop(rtnl_addr_get_family(a), nl_addr_get_binary_addr(l), s, sizeof(s));
+	snprintf(buf, size, "%s/%d", s, rtnl_addr_get_prefixlen(a));
+}
+
+int nlh_global_addr(struct nlh *h, const char *ifname, char *buf, size_t size)
+{
+	char p[PATH_MAX];
+	unsigned long ifindex;
+	int r;
+
+	if (roots.test)
+		return fake_global_addr(ifname, buf, size);
+	if ((r = path_join(p, sizeof(p), "%s/class/net/%s/ifindex", roots.sys, ifname)) < 0 ||
+	    (r = read_uint_file(p, &ifindex)) < 0)
+		return r;
+	if (!h->addrs && (r = rtnl_addr_alloc_cache(h->sk, &h->addrs)) < 0) {
+		h->addrs = NULL;
+		return nle_to_errno(r);
+	}
+	for (struct nl_object *o = nl_cache_get_first(h->addrs); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+
+		if (rtnl_addr_get_ifindex(a) != (int)ifindex || rtnl_addr_get_scope(a) != RT_SCOPE_UNIVERSE)
+			continue;
+		format_addr(a, buf, size);
+		return 1;
+	}
+	return 0;
 }
 
 /* ---- reading: RTM_GETLINK, parsed here ---- */

@@ -20,4 +20,10 @@ int nlh_set_vf(struct nlh *h, const struct pf_live *pf, const struct action *a);
 int nlh_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n);
 /* An RTM_NEWLINK message into pf: ifindex, IFF_UP and the VFs it lists. */
 int nl_parse_link(const void *buf, size_t len, struct pf_live *pf);
+/*
+ * The first address of global scope (IPv4 or IPv6) on netdev ifname, as
+ * "192.0.2.5/24": 1, 0 when it has none, -errno. The first call dumps
+ * every address of the host (RTM_GETADDR) once for the handle.
+ */
+int nlh_global_addr(struct nlh *h, const char *ifname, char *buf, size_t size);
 int nlh_set_up(struct nlh *h, const struct pf_live *pf);

@@ -89,12 +89,17 @@ int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 	for (unsigned i = 0; i < live->n_vf; i++) {
 		const struct vf_live *vf = &live->vf[i];
 
-		if (!vf->in_use || (o && o->force))
+		if ((!vf->in_use && !vf->host_use[0]) || (o && o->force))
 			continue;
 		pl->refused = -EBUSY;
-		snprintf(pl->why, sizeof(pl->why),
-			 "vf%u (%s) is in use by %s; changing vfs %u -> %u would destroy it (--force to do it anyway)",
-			 i, vf->pci, vf->owner[0] ? vf->owner : "a running VM", live->numvfs, pol->vfs);
+		if (vf->in_use)
+			snprintf(pl->why, sizeof(pl->why),
+				 "vf%u (%s) is in use by %s; changing vfs %u -> %u would destroy it (--force to do it anyway)",
+				 i, vf->pci, vf->owner[0] ? vf->owner : "a running VM", live->numvfs, pol->vfs);
+		else
+			snprintf(pl->why, sizeof(pl->why),
+				 "vf%u (%s) is in use: %s; changing vfs %u -> %u would destroy it (--force to do it anyway)",
+				 i, vf->pci, vf->host_use, live->numvfs, pol->vfs);
 		pl->n = 0;
 		return 0;
 	}

@@ -32,12 +32,14 @@ void roots_init(void)
 		snprintf(roots.sys, sizeof(roots.sys), "%s/sys", t);
 		snprintf(roots.proc, sizeof(roots.proc), "%s/proc", t);
 		snprintf(roots.run, sizeof(roots.run), "%s/run/vfwarden", t);
+		snprintf(roots.qemu_run, sizeof(roots.qemu_run), "%s/run/libvirt/qemu", t);
 		snprintf(roots.fake_nl, sizeof(roots.fake_nl), "%s/netlink", t);
 		return;
 	}
 	strcpy(roots.sys, "/sys");
 	strcpy(roots.proc, "/proc");
 	strcpy(roots.run, "/run/vfwarden");
+	strcpy(roots.qemu_run, "/run/libvirt/qemu");
 }
 
 /*
@@ -159,6 +161,30 @@ int pf_read_carrier(const struct pf_live *pf, bool *carrier)
 	return r == -EINVAL ? 0 : r;
 }
 
+/*
+ * The VF's VFIO device cdev: with CONFIG_VFIO_DEVICE_CDEV a VF bound to a
+ * vfio driver has vfio-dev/vfioN, and QEMU given an iommufd object opens
+ * /dev/vfio/devices/vfioN (with /dev/iommu) instead of the group.
+ */
+static void read_vfio_dev(struct vf_live *vf)
+{
+	char p[PATH_MAX];
+	unsigned long n;
+	struct dirent *e;
+	DIR *d;
+
+	vf->vfio_dev[0] = '\0';
+	if (dev_path(p, sizeof(p), vf->pci, "vfio-dev") < 0 || !(d = opendir(p)))
+		return;
+	while ((e = readdir(d)))
+		if (strncmp(e->d_name, "vfio", 4) == 0 && parse_uint(e->d_name + 4, INT_MAX, &n) == 0 &&
+		    strlen(e->d_name) < sizeof(vf->vfio_dev)) {
+			strcpy(vf->vfio_dev, e->d_name);
+			break;
+		}
+	closedir(d);
+}
+
 static void vf_scan(const struct pf_live *pf, struct vf_live *vf, unsigned idx)
 {
 	char p[PATH_MAX], link[32];
@@ -185,6 +211,7 @@ static void vf_scan(const struct pf_live *pf, struct vf_live *vf, unsigned idx)
 		if (read_link_base(p, link, sizeof(link)) == 0 && parse_uint(link, INT_MAX, &g) == 0)
 			vf->iommu_group = (int)g;
 	}
+	read_vfio_dev(vf);
 }
 
 int pf_scan(struct pf_live *pf)
@@ -425,47 +452,145 @@ int vfio_pci_load(void)
 	return r < 0 ? r : (vfio_pci_loaded() ? 0 : -ENOENT);
 }
 
+int netdev_read_master(const char *ifname, char *buf, size_t size)
+{
+	char p[PATH_MAX];
+	int r = path_join(p, sizeof(p), "%s/class/net/%s/master", roots.sys, ifname);
+
+	return r < 0 ? r : read_link_base(p, buf, size);
+}
+
+int netdev_is_up(const char *ifname)
+{
+	char p[PATH_MAX], buf[32];
+	unsigned long flags;
+	int r = path_join(p, sizeof(p), "%s/class/net/%s/flags", roots.sys, ifname);
+
+	if (r < 0 || (r = read_line_file(p, buf, sizeof(buf))) < 0)
+		return r;
+	errno = 0;
+	flags = strtoul(buf, NULL, 16);
+	return errno ? -errno : !!(flags & IFF_UP);
+}
+
+/*
+ * A hook record is written at 'prepare begin', before libvirt starts QEMU
+ * and writes /run/libvirt/qemu/NAME.pid (with QEMU's pid, removed when the
+ * domain stops). A record is the trace of a domain that is gone only when
+ * it is older than this window and that pid file is missing or names no
+ * live process.
+ */
+#define RECORD_GRACE_SEC 120
+
+/*
+ * Whether the domain may still run: false only when its pid file is gone or
+ * names a process that is not there. What cannot be read counts as alive:
+ * a wrong "gone" would reset or destroy a VM's VF. A pid that was reused
+ * after QEMU died (libvirtd down too, so the pid file stayed) also reads as
+ * alive; the record then blocks until --force, the domain's release or a
+ * reboot empties /run.
+ */
+static bool domain_alive(const char *name)
+{
+	char p[PATH_MAX], buf[32];
+	unsigned long pid;
+	int r;
+
+	/* libvirt refuses '/' in a domain name: no pid file can match. */
+	if (!name[0] || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+		return true;
+	if (path_join(p, sizeof(p), "%s/%s.pid", roots.qemu_run, name) < 0)
+		return true;
+	r = read_line_file(p, buf, sizeof(buf));
+	if (r == -ENOENT)
+		return false;
+	if (r < 0 || parse_uint(buf, INT_MAX, &pid) < 0 || pid == 0)
+		return true;
+	if (path_join(p, sizeof(p), "%s/%lu", roots.proc, pid) < 0)
+		return true;
+	return access(p, F_OK) == 0 || errno != ENOENT;
+}
+
 /* Read /run/vfwarden/vf/<pci> records written by the libvirt hook. */
 static void read_owner(struct vf_live *vf)
 {
 	char p[PATH_MAX], buf[256];
+	struct stat st;
 
 	if (path_join(p, sizeof(p), "%s/vf/%s", roots.run, vf->pci) < 0 ||
-	    read_line_file(p, buf, sizeof(buf)) < 0)
+	    read_line_file(p, buf, sizeof(buf)) < 0 || strncmp(buf, "domain=", 7) != 0)
 		return;
-	if (strncmp(buf, "domain=", 7) == 0) {
-		struct stat st;
-
-		snprintf(vf->owner, sizeof(vf->owner), "domain %.80s", buf + 7);
-		vf->in_use = true;
-		vf->record_age = stat(p, &st) == 0 ? time(NULL) - st.st_mtime : 0;
-	}
-}
-
-/*
- * A record whose VF no process holds is the trace of a VM that is gone
- * (a crash of libvirtd or of the VM, a release hook that never ran) once it
- * is older than the window between the prepare hook and QEMU opening the
- * group.
- */
-#define RECORD_STALE_SEC 120
-
-static void mark_stale(struct pf_live *pf)
-{
-	for (unsigned i = 0; i < pf->n_vf; i++) {
-		struct vf_live *vf = &pf->vf[i];
-
-		if (!vf->owner[0] || vf->holder[0] || strncmp(vf->owner, "domain ", 7) != 0 ||
-		    vf->record_age < RECORD_STALE_SEC)
-			continue;
-		vf->stale_record = true;
-		vf->in_use = false;
-	}
+	snprintf(vf->owner, sizeof(vf->owner), "domain %.80s", buf + 7);
+	vf->record_age = stat(p, &st) == 0 ? time(NULL) - st.st_mtime : 0;
+	/* A clock set back makes the age negative: that is young, not stale. */
+	vf->stale_record = vf->record_age >= RECORD_GRACE_SEC && !domain_alive(buf + 7);
+	vf->in_use = !vf->stale_record;
 }
 
 static int proc_filter(const struct dirent *d)
 {
 	return isdigit((unsigned char)d->d_name[0]);
+}
+
+/* Whether an fd's target is a handle on vf: its vfio group or its VFIO device cdev. */
+static bool fd_holds_vf(const char *t, const struct vf_live *vf)
+{
+	unsigned long g;
+
+	if (strncmp(t, "/dev/vfio/devices/", 18) == 0)
+		return vf->vfio_dev[0] && streq(t + 18, vf->vfio_dev);
+	return streq(vf->driver, "vfio-pci") && strncmp(t, "/dev/vfio/", 10) == 0 &&
+	       parse_uint(t + 10, INT_MAX, &g) == 0 && vf->iommu_group == (int)g;
+}
+
+static void mark_holder(struct vf_live *vf, const char *pid)
+{
+	char c[PATH_MAX], comm[32] = "";
+
+	vf->in_use = true;
+	/*
+	 * A record names the domain, which status prefers; the holder is kept
+	 * apart so that a stale record cannot hide a live process.
+	 */
+	if (!vf->holder[0]) {
+		if (path_join(c, sizeof(c), "%s/%s/comm", roots.proc, pid) == 0)
+			read_line_file(c, comm, sizeof(comm));
+		snprintf(vf->holder, sizeof(vf->holder), "pid %.16s (%.20s)", pid, comm[0] ? comm : "?");
+	}
+	if (!vf->owner[0])
+		snprintf(vf->owner, sizeof(vf->owner), "%s", vf->holder);
+}
+
+static void scan_proc_fds(struct pf_live *pf, const char *pid)
+{
+	char d[PATH_MAX];
+	int dfd;
+	DIR *dir;
+	struct dirent *e;
+
+	if (path_join(d, sizeof(d), "%s/%s/fd", roots.proc, pid) < 0)
+		return;
+	dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	if (!(dir = fdopendir(dfd))) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(dir))) {
+		char t[64];
+		ssize_t l = readlinkat(dirfd(dir), e->d_name, t, sizeof(t) - 1);
+
+		if (l <= 0)
+			continue;
+		t[l] = '\0';
+		if (strncmp(t, "/dev/vfio/", 10) != 0)
+			continue;
+		for (unsigned v = 0; v < pf->n_vf; v++)
+			if (fd_holds_vf(t, &pf->vf[v]))
+				mark_holder(&pf->vf[v], pid);
+	}
+	closedir(dir);
 }
 
 int pf_scan_users(struct pf_live *pf)
@@ -475,74 +600,29 @@ int pf_scan_users(struct pf_live *pf)
 	int n;
 
 	for (unsigned i = 0; i < pf->n_vf; i++) {
-		pf->vf[i].in_use = false;
-		pf->vf[i].owner[0] = '\0';
-		pf->vf[i].holder[0] = '\0';
-		pf->vf[i].stale_record = false;
-		pf->vf[i].record_age = 0;
-		read_owner(&pf->vf[i]);
-		any_vfio |= streq(pf->vf[i].driver, "vfio-pci");
-	}
-	if (!any_vfio) {
-		mark_stale(pf);
-		return 0;
-	}
+		struct vf_live *vf = &pf->vf[i];
 
-	/* A VF is in use when some process holds its /dev/vfio group open. */
+		vf->in_use = vf->stale_record = false;
+		vf->owner[0] = vf->holder[0] = '\0';
+		vf->record_age = 0;
+		read_owner(vf);
+		any_vfio |= streq(vf->driver, "vfio-pci") || vf->vfio_dev[0];
+	}
+	if (!any_vfio)
+		return 0;
+
+	/* A VF is in use when some process holds its /dev/vfio group or cdev open. */
 	n = scandir(roots.proc, &procs, proc_filter, NULL);
 	if (n < 0)
 		return -errno;
 	for (int i = 0; i < n; i++) {
-		char d[PATH_MAX];
-		_cleanup_close_ int dfd = -1;
-		DIR *dir;
-		struct dirent *e;
-
-		if (path_join(d, sizeof(d), "%s/%s/fd", roots.proc, procs[i]->d_name) < 0)
-			goto next;
-		dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0 || !(dir = fdopendir(dfd)))
-			goto next;
-		dfd = -1;
-		while ((e = readdir(dir))) {
-			char t[64];
-			ssize_t l = readlinkat(dirfd(dir), e->d_name, t, sizeof(t) - 1);
-			unsigned long g;
-
-			if (l <= 0)
-				continue;
-			t[l] = '\0';
-			if (strncmp(t, "/dev/vfio/", 10) != 0 || parse_uint(t + 10, INT_MAX, &g) < 0)
-				continue;
-			for (unsigned v = 0; v < pf->n_vf; v++) {
-				struct vf_live *vf = &pf->vf[v];
-				char comm[32] = "";
-
-				if (vf->iommu_group != (int)g || !streq(vf->driver, "vfio-pci"))
-					continue;
-				vf->in_use = true;
-				/*
-				 * A record names the domain, which status prefers; the holder is
-				 * kept apart so that a stale record cannot hide a live process.
-				 */
-				if (!vf->holder[0]) {
-					char c[PATH_MAX];
-
-					if (path_join(c, sizeof(c), "%s/%s/comm", roots.proc,
-						      procs[i]->d_name) == 0)
-						read_line_file(c, comm, sizeof(comm));
-					snprintf(vf->holder, sizeof(vf->holder), "pid %.16s (%.20s)",
-						 procs[i]->d_name, comm[0] ? comm : "?");
-				}
-				if (!vf->owner[0])
-					snprintf(vf->owner, sizeof(vf->owner), "%s", vf->holder);
-			}
-		}
-		closedir(dir);
-	next:
+		scan_proc_fds(pf, procs[i]->d_name);
 		free(procs[i]);
 	}
 	free(procs);
-	mark_stale(pf);
+	/* A record of a domain that is gone, but a process holds the VF: keep it. */
+	for (unsigned i = 0; i < pf->n_vf; i++)
+		if (pf->vf[i].holder[0])
+			pf->vf[i].stale_record = false;
 	return 0;
 }

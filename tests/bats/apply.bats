@@ -564,3 +564,173 @@ EOF
 	assert_stderr_contains "in use by domain long-vm"
 	[ -e "$ROOT/run/vfwarden/vf/$VF1" ]
 }
+
+# Issue 15 item 5. QEMU given an iommufd object opens the VF through its VFIO
+# device cdev (/dev/vfio/devices/vfioN, named by the VF's sysfs
+# vfio-dev/vfioN) and /dev/iommu, not through /dev/vfio/<group>. Debian's
+# 6.1 and 6.12 kernels have CONFIG_IOMMUFD (and so CONFIG_VFIO_DEVICE_CDEV)
+# off: the real-kernel tier cannot open a cdev, so this is proved here.
+@test "apply: a VF held only through its VFIO device cdev is in use: count change refused, record kept" {
+	host_two_vfio_vfs
+	mkdir -p "$SYS/bus/pci/devices/$VF1/vfio-dev/vfio7"
+	mkdir -p "$ROOT/proc/5151/fd"
+	echo qemu-system-x86 >"$ROOT/proc/5151/comm"
+	ln -s /dev/iommu "$ROOT/proc/5151/fd/20"
+	ln -s /dev/vfio/devices/vfio7 "$ROOT/proc/5151/fd/21"
+	# A record older than the old 2-minute rule, and no libvirt pid file.
+	fake_owner "$VF1" cdev-vm
+	touch -d '10 minutes ago' "$ROOT/run/vfwarden/vf/$VF1"
+	policy <<'EOF2'
+[pf uplink]
+device = enp1s0
+vfs = 1
+EOF2
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_contains "vf1 ($VF1) is in use by domain cdev-vm; changing vfs 2 -> 1"
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+	[ -e "$ROOT/run/vfwarden/vf/$VF1" ]
+	# Without the record, the holder itself is named.
+	rm "$ROOT/run/vfwarden/vf/$VF1"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_contains "vf1 ($VF1) is in use by pid 5151 (qemu-system-x86)"
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+	# A cdev of another VF does not count for this one.
+	rm "$ROOT/proc/5151/fd/21"
+	ln -s /dev/vfio/devices/vfio8 "$ROOT/proc/5151/fd/21"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line 'uplink: vfs 2 -> 1'
+}
+
+# fake_domain_running NAME PID: libvirt's pid file for domain NAME names
+# PID, and PID is a live process (holding no /dev/vfio fd: a holder the
+# /proc scan misses).
+fake_domain_running() {
+	mkdir -p "$ROOT/run/libvirt/qemu" "$ROOT/proc/$2/fd"
+	printf '%s' "$2" >"$ROOT/run/libvirt/qemu/$1.pid"
+	echo qemu-system-x86 >"$ROOT/proc/$2/comm"
+}
+
+# Issue 15 item 6: a record goes stale only when its domain is gone.
+@test "apply: an old record of a domain whose QEMU runs (pid file) keeps blocking and keeps its VF's mac and vlan" {
+	host_two_vfio_vfs
+	fake_owner "$VF1" web1
+	touch -d '10 minutes ago' "$ROOT/run/vfwarden/vf/$VF1"
+	fake_domain_running web1 6161
+	fake_vf_state enp1s0 1 mac=02:00:00:00:00:61 vlan=61
+	policy <<'EOF2'
+[pf uplink]
+device = enp1s0
+vfs = 1
+EOF2
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_contains "vf1 ($VF1) is in use by domain web1; changing vfs 2 -> 1"
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+	[ -e "$ROOT/run/vfwarden/vf/$VF1" ]
+	# Without a count change the VM's mac and vlan stay.
+	policy_uplink
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_stderr_line 'uplink: 1 VF in use by a VM keep their driver, mac and vlan until released'
+	grep -q '^vf1 mac=02:00:00:00:00:61 vlan=61 ' "$NL/enp1s0"
+	[ -e "$ROOT/run/vfwarden/vf/$VF1" ]
+}
+
+@test "apply: a record whose domain's pid file names a dead process is stale: removed, count change made" {
+	host_two_vfio_vfs
+	fake_owner "$VF1" crashed
+	touch -d '10 minutes ago' "$ROOT/run/vfwarden/vf/$VF1"
+	mkdir -p "$ROOT/run/libvirt/qemu"
+	echo 7171 >"$ROOT/run/libvirt/qemu/crashed.pid"
+	policy <<'EOF2'
+[pf uplink]
+device = enp1s0
+vfs = 1
+EOF2
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line 'uplink: vfs 2 -> 1'
+	[ ! -e "$ROOT/run/vfwarden/vf/$VF1" ]
+}
+
+# Between 'prepare begin' (record written) and QEMU's start (pid file
+# written) there is no pid file yet: a record younger than the grace
+# (2 minutes) is never stale.
+@test "apply: a fresh record without a pid file yet (QEMU not started) blocks" {
+	host_two_vfio_vfs
+	fake_owner "$VF1" starting
+	policy <<'EOF2'
+[pf uplink]
+device = enp1s0
+vfs = 1
+EOF2
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_contains "vf1 ($VF1) is in use by domain starting"
+	[ -e "$ROOT/run/vfwarden/vf/$VF1" ]
+}
+
+# Issue 15 item 7. host_kernel_vf: enp1s0 with 2 VFs on igbvf, VF1's netdev
+# enp1s0v1 up; the fake rtnetlink's address table is $NL/addr.
+host_kernel_vf() {
+	fake_pf $PF enp1s0 7 2
+	fake_vfs $PF 2 igbvf
+	fake_vf_state enp1s0 0
+	fake_vf_state enp1s0 1
+	local d=$SYS/bus/pci/devices/$VF1/net/enp1s0v1
+	mkdir -p "$d"
+	echo 0x1003 >"$d/flags"
+	ln -sfn "../../bus/pci/devices/$VF1/net/enp1s0v1" "$SYS/class/net/enp1s0v1"
+	policy <<'EOF2'
+[pf uplink]
+device = enp1s0
+vfs = 1
+vf-driver = kernel
+EOF2
+}
+
+@test "apply: a kernel-driver VF up with a global address blocks a count change unless --force" {
+	host_kernel_vf
+	echo 'enp1s0v1 fe80::1/64 link' >"$NL/addr"
+	echo 'enp1s0v1 192.0.2.5/24 global' >>"$NL/addr"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line "uplink: vf1 ($VF1) is in use: enp1s0v1 has address 192.0.2.5/24; changing vfs 2 -> 1 would destroy it (--force to do it anyway); PF left alone"
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+	# An IPv6 global address counts the same.
+	echo 'enp1s0v1 2001:db8::5/64 global' >"$NL/addr"
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run
+	assert_failure 3
+	assert_stderr_contains "enp1s0v1 has address 2001:db8::5/64"
+	run --separate-stderr vfw -c "$POLICY" apply --force
+	assert_success
+	assert_line 'uplink: vfs 2 -> 1'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 1 ]
+}
+
+@test "apply: a kernel-driver VF that is a port of a bridge blocks a count change" {
+	host_kernel_vf
+	echo 0x1002 >"$SYS/bus/pci/devices/$VF1/net/enp1s0v1/flags"
+	ln -s ../../../../../../class/net/br0 "$SYS/bus/pci/devices/$VF1/net/enp1s0v1/master"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_contains "vf1 ($VF1) is in use: enp1s0v1 is a port of br0; changing vfs 2 -> 1"
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+}
+
+@test "apply: a kernel-driver VF with only a link-local address, or down, does not block" {
+	host_kernel_vf
+	echo 'enp1s0v1 fe80::1/64 link' >"$NL/addr"
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run
+	assert_success
+	assert_line 'uplink: vfs 2 -> 1'
+	echo 'enp1s0v1 192.0.2.5/24 global' >"$NL/addr"
+	echo 0x1002 >"$SYS/bus/pci/devices/$VF1/net/enp1s0v1/flags"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line 'uplink: vfs 2 -> 1'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 1 ]
+}

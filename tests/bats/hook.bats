@@ -718,3 +718,18 @@ enp1s0 vf0 trust on"
 	assert_success
 	assert_stderr_empty
 }
+
+# Issue 15 item 5: a VF another QEMU holds through its VFIO device cdev
+# (iommufd; Debian's kernels have CONFIG_IOMMUFD off, so only here) is not
+# handed to a second domain.
+@test "hook: a VF held through its VFIO device cdev refuses prepare" {
+	fake_vfs $PF 2 vfio-pci
+	mkdir -p "$SYS/bus/pci/devices/$VF0/vfio-dev/vfio3" "$ROOT/proc/4545/fd"
+	echo qemu-system-x86 >"$ROOT/proc/4545/comm"
+	ln -s /dev/vfio/devices/vfio3 "$ROOT/proc/4545/fd/30"
+	run --separate-stderr hook prepare begin < <(domain_iface "$VF0")
+	assert_failure
+	assert_stderr_contains "is in use by pid 4545 (qemu-system-x86)"
+	[ ! -e "$NL/log" ]
+	[ ! -e "$REC/$VF0" ]
+}

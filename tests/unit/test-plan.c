@@ -208,6 +208,27 @@ static void test_count(void)
 	count_plan("in-use VF, no count change", pol, &pf, false, 0, "");
 }
 
+/* A kernel-driver VF carrying host traffic blocks a count change too (issue 15 item 7). */
+static void test_host_use(void)
+{
+	const struct pf_policy *pol = policy("[pf a]\ndevice = eth0\nvfs = 1\n");
+	struct plan_opts force = { .force = true };
+	struct plan pl = { 0 };
+	struct pf_live pf;
+
+	live_init(&pf, 2);
+	snprintf(vfs[1].host_use, sizeof(vfs[1].host_use), "eth0v1 is a port of br0");
+	tap_is_int(plan_pf_count(pol, &pf, NULL, &pl), 0, "host-used VF, count change");
+	tap_is_int(pl.refused, -EBUSY, "host-used VF, count change: refused -EBUSY");
+	tap_is_int(pl.n, 0, "host-used VF, count change: no actions");
+	tap_ok(strstr(pl.why, "vf1 (0000:01:10.1) is in use: eth0v1 is a port of br0; changing vfs 2 -> 1") != NULL,
+	       "why: %s", pl.why);
+	plan_free(&pl);
+	tap_is_int(plan_pf_count(pol, &pf, &force, &pl), 0, "host-used VF, --force");
+	tap_is_int(pl.refused, 0, "host-used VF, --force: not refused");
+	plan_free(&pl);
+}
+
 static void test_converged(void)
 {
 	const struct pf_policy *pol;
@@ -474,6 +495,7 @@ static void test_key_names(void)
 int main(void)
 {
 	test_count();
+	test_host_use();
 	test_converged();
 	test_drift();
 	test_driver();

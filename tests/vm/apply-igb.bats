@@ -277,3 +277,52 @@ assert pf["vfs"][0]["driver"] == "vfio-pci"
 	assert_success
 	assert_line --regexp "^a +$PF0 .* 6/0/802.1Q\* .* vlan$"
 }
+
+# Issue 15 item 7: a VF on igbvf that carries host traffic is in use.
+# kvf_setup: PF0 with 2 VFs on their kernel driver; KNET is VF1's netdev.
+kvf_setup() {
+	policy <<EOF2
+[pf a]
+device = $PF0
+vfs = 2
+vf-driver = kernel
+EOF2
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(vf_driver "$PF0_PCI" 1)" igbvf
+	KNET=$(ls "/sys/bus/pci/devices/$(vf_pci "$PF0_PCI" 1)/net")
+	[ -n "$KNET" ]
+	sed -i 's/vfs = 2/vfs = 1/' "$POLICY"
+}
+
+@test "igbvf VF up with a global address: lowering vfs is refused (exit 3) unless --force" {
+	kvf_setup
+	ip link set "$KNET" up
+	ip addr add 192.0.2.5/24 dev "$KNET"
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_failure 3
+	assert_output --partial "vf1 ($(vf_pci "$PF0_PCI" 1)) is in use: $KNET has address 192.0.2.5/24"
+	assert_equal "$(numvfs "$PF0_PCI")" 2
+	assert_equal "$(vf_driver "$PF0_PCI" 1)" igbvf
+	run "$VFWARDEN" -c "$POLICY" apply --force
+	assert_success
+	assert_equal "$(numvfs "$PF0_PCI")" 1
+}
+
+@test "igbvf VF enslaved to a bridge blocks lowering vfs; link-local only does not" {
+	kvf_setup
+	ip link add vfwbr0 type bridge
+	ip link set "$KNET" master vfwbr0
+	run "$VFWARDEN" -c "$POLICY" apply
+	ip link del vfwbr0
+	assert_failure 3
+	assert_output --partial "is in use: $KNET is a port of vfwbr0"
+	assert_equal "$(numvfs "$PF0_PCI")" 2
+	# Out of the bridge, up, with a link-local address only: not in use.
+	ip link set "$KNET" up
+	ip addr add fe80::5/64 dev "$KNET"
+	[ -z "$(ip -o addr show dev "$KNET" scope global)" ]
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(numvfs "$PF0_PCI")" 1
+}
