@@ -718,3 +718,12 @@ enp1s0 vf0 trust on"
 	assert_success
 	assert_stderr_empty
 }
+
+@test "hook: a FIFO as the policy does not block the hook" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo.conf"
+	before=$(tree_sum)
+	run --separate-stderr timeout 10 "$VFWARDEN" -c "$BATS_TEST_TMPDIR/fifo.conf" hook qemu vm1 prepare begin - \
+		< <(domain_hostdev "$VF0")
+	[ "$status" -ne 124 ] || fail "the hook blocked on the FIFO"
+	[ "$(tree_sum)" = "$before" ]
+}
