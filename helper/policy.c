@@ -1566,14 +1566,15 @@ static int check_macs(struct policy *p)
 			first = i;
 			continue;
 		}
-		format_mac(m[i].mac, mac);
 		/* One fixed mac at [pf] or [defaults] level lands on every VF. */
-		if (origin_cmp(m[i].at, m[i - 1].at) == 0)
+		if (origin_cmp(m[i].at, m[i - 1].at) == 0) {
+			if (i - 1 > first && origin_cmp(m[i - 1].at, m[i - 2].at) == 0)
+				continue; /* this line is reported already */
 			error_at(p, m[i].at,
 				 "mac %s would be given to more than one VF; set a fixed mac in a [vf] section of one VF",
-				 mac);
-		else if (origin_cmp(m[i].at, m[first].at) != 0)
-			error_at(p, m[i].at, "duplicate mac %s, also set at %s", mac,
+				 format_mac(m[i].mac, mac));
+		} else if (origin_cmp(m[i].at, m[first].at) != 0)
+			error_at(p, m[i].at, "duplicate mac %s, also set at %s", format_mac(m[i].mac, mac),
 				 where(m[first].at, w, sizeof(w)));
 	}
 	return 0;
@@ -1588,9 +1589,12 @@ static int validate(struct policy *p, int *pf_of)
 	if ((r = build_pfs(p, &defaults, pf_of)) < 0 || (r = check_devices(p)) < 0 ||
 	    (r = apply_vf_sections(p, pf_of)) < 0)
 		return r;
+	/* Errors depend on the resolved settings alone: skip a VF like the last. */
 	for (unsigned i = 0; i < p->n_pfs; i++)
 		for (unsigned v = 0; v < p->pfs[i].vfs; v++)
-			check_vf(p, &p->pfs[i], v);
+			if (v == 0 || memcmp(&p->pfs[i].vf[v], &p->pfs[i].vf[v - 1],
+					     sizeof(struct vf_conf)) != 0)
+				check_vf(p, &p->pfs[i], v);
 	return check_macs(p);
 }
 
