@@ -727,3 +727,16 @@ enp1s0 vf0 trust on"
 	[ "$status" -ne 124 ] || fail "the hook blocked on the FIFO"
 	[ "$(tree_sum)" = "$before" ]
 }
+
+@test "hook: a [pf] without vfs is an invalid policy: its VFs' domains are refused, nothing changes" {
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vlan = 100
+EOF
+	before=$(tree_sum)
+	run --separate-stderr hook prepare begin < <(domain_hostdev "$VF0")
+	assert_failure
+	assert_stderr_line "vfwarden: domain 'vm1': VF $VF0 of a managed PF, but the policy is invalid: $POLICY:1: [pf uplink] has no 'vfs' (the number of VFs; vfs = 0 removes them)"
+	[ "$(tree_sum)" = "$before" ]
+}
