@@ -10,6 +10,17 @@
 #define POLICY_DIR "/etc/vfwarden/conf.d"
 #define VFS_MAX 4096
 
+/*
+ * Bounds on what the policy tree may hold, so that reading and checking it
+ * takes bounded time and memory whatever is written there (README, Safety).
+ */
+#define POLICY_FILE_MAX (1024 * 1024)      /* bytes in one file */
+#define POLICY_TREE_MAX (4 * 1024 * 1024)  /* bytes in all files together */
+#define POLICY_DIR_FILES_MAX 4096          /* *.conf files in conf.d */
+#define POLICY_SECTIONS_MAX 65536
+#define POLICY_VFS_TOTAL_MAX 65536         /* VFs of all [pf] sections together */
+#define POLICY_ERRORS_MAX 1000             /* errors listed; the rest are counted */
+
 enum vf_key {
 	KEY_VF_DRIVER,
 	KEY_MAC,
@@ -67,6 +78,7 @@ struct section {
 	unsigned vf_lo, vf_hi;
 	struct origin at;        /* header line */
 	uint32_t set;            /* bit per enum vf_key / pf key */
+	uint32_t bad;            /* keys written with an invalid value (reported) */
 	struct origin key_at[_KEY_MAX];
 	struct vf_conf vf;       /* values of the VF keys that are set */
 	char device[64];
@@ -96,15 +108,26 @@ struct policy_error {
 	char msg[256];
 };
 
+/* Open addressing: 0 marks a free slot. */
+struct hash_set {
+	uint64_t *slot;
+	size_t cap, n;
+};
+
 struct policy {
 	char **files;
 	unsigned n_files;
 	struct section *sections;
-	unsigned n_sections;
+	unsigned n_sections, sections_cap;
 	struct policy_error *errors;
-	unsigned n_errors;
+	unsigned n_errors, errors_cap;
 	struct pf_policy *pfs;
 	unsigned n_pfs;
+	size_t bytes;              /* read so far, against POLICY_TREE_MAX */
+	struct hash_set errors_seen; /* fingerprint of every error, listed or not */
+	unsigned long n_unlisted;  /* errors past POLICY_ERRORS_MAX */
+	struct origin unlisted_at; /* the first of them in file order */
+	struct hash_set pf_labels; /* [pf] section index + 1, by label */
 };
 
 const char *vf_key_name(enum vf_key k);
@@ -116,9 +139,14 @@ void policy_init(struct policy *p);
 void policy_free(struct policy *p);
 /* Parse one stream; name is used in messages. Errors are collected in p. */
 int policy_parse_stream(struct policy *p, FILE *f, const char *name);
-/* Open, check ownership/mode and parse one file. */
+/* Parse len bytes of policy text (NUL bytes included, as errors). */
+int policy_parse_buffer(struct policy *p, const char *buf, size_t len, const char *name);
+/* Open (never blocking), check type, ownership and mode, and parse one file. */
 int policy_parse_file(struct policy *p, const char *path);
-/* The default set: main file (may be absent) and conf.d/ *.conf sorted. */
+/*
+ * The default set: main file (may be absent) and conf.d/ *.conf sorted by
+ * name; the directory holding the main file and conf.d must be safe too.
+ */
 int policy_parse_default(struct policy *p, const char *main_file, const char *dir);
 /* Cross-section checks and resolution into p->pfs. */
 int policy_validate(struct policy *p);

@@ -69,8 +69,15 @@ int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet)
 	policy_init(p);
 	if (cli->config)
 		r = policy_parse_file(p, cli->config);
-	else
-		r = policy_parse_default(p, POLICY_FILE, POLICY_DIR);
+	else {
+		/* Under VFWARDEN_TEST_ROOT, as /sys and /run: its etc/vfwarden. */
+		const char *t = roots.test ? getenv("VFWARDEN_TEST_ROOT") : "";
+		char file[PATH_MAX], dir[PATH_MAX];
+
+		snprintf(file, sizeof(file), "%s%s", t, POLICY_FILE);
+		snprintf(dir, sizeof(dir), "%s%s", t, POLICY_DIR);
+		r = policy_parse_default(p, file, dir);
+	}
 	if (r == -ENOMEM)
 		return r;
 	r = policy_validate(p);

@@ -115,15 +115,15 @@ EOF
 
 @test "check: an over-long line is an error at its line, and parsing goes on" {
 	{
-		printf '[pf uplink]\ndevice = enp1s0\n'
+		printf '[pf uplink]\ndevice = enp1s0\nvfs = 1\n'
 		printf 'vlan = %0300d\n' 1
 		printf 'trust = maybe\n'
 	} | policy
 	run --separate-stderr vfw -c "$POLICY" check
 	assert_failure 1
 	assert_output ''
-	assert_stderr_contains "$POLICY:3: line too long"
-	assert_stderr_line "$POLICY:4: invalid trust 'maybe' (on or off)"
+	assert_stderr_contains "$POLICY:4: line too long"
+	assert_stderr_line "$POLICY:5: invalid trust 'maybe' (on or off)"
 	# The over-long value must not have been split into a second setting.
 	[ "$(wc -l <<<"$stderr")" -eq 2 ]
 }
@@ -163,6 +163,7 @@ EOF
 	policy <<'EOF'
 [pf uplink]
 device = enp1s0
+vfs = 1
 EOF
 	chown 65534 "$POLICY"
 	run --separate-stderr vfw -c "$POLICY" check
@@ -289,4 +290,168 @@ EOF
 		assert_output --regexp '^vfwarden [0-9]+\.[0-9]+\.[0-9]+$'
 		assert_stderr_empty
 	done
+}
+
+# etc_tree: the default policy tree under the fake root ($ROOT/etc/vfwarden,
+# read when no -c is given), valid, with an empty conf.d.
+etc_tree() {
+	ETC=$ROOT/etc/vfwarden
+	mkdir -p "$ETC/conf.d"
+	chmod 0755 "$ETC" "$ETC/conf.d"
+	policy "$ETC/vfwarden.conf" <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+EOF
+}
+
+# unprivileged CMD...: CMD without the capabilities that let root read
+# anything, so that a mode-000 directory is unreadable even to root.
+unprivileged() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --inh-caps=-dac_override,-dac_read_search \
+			--bounding-set=-dac_override,-dac_read_search "$@"
+	else
+		"$@"
+	fi
+}
+
+@test "check: a [pf] without vfs is an error on its header line, and apply destroys nothing" {
+	fake_pf 0000:01:00.0 enp1s0 7 4
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vlan = 5
+[pf other]
+device = enp2s0
+vfs = 0
+EOF
+	before=$(tree_sum)
+	run --separate-stderr vfw -c "$POLICY" check
+	assert_failure 1
+	assert_stderr_line "$POLICY:1: [pf uplink] has no 'vfs' (the number of VFs; vfs = 0 removes them)"
+	[ "$(wc -l <<<"$stderr")" -eq 1 ]
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 1
+	[ "$(cat "$SYS/bus/pci/devices/0000:01:00.0/sriov_numvfs")" = 4 ]
+	[ "$(tree_sum)" = "$before" ]
+	# Inherited from [defaults] it is set.
+	policy <<'EOF'
+[defaults]
+vfs = 4
+[pf uplink]
+device = enp1s0
+EOF
+	run --separate-stderr vfw -c "$POLICY" check
+	assert_success
+	assert_stderr_empty
+}
+
+@test "check: a NUL byte or a stray CR in a line is an error on that line" {
+	printf '[pf uplink]\ndevice = enp1s0\nvfs = 1\nspoofchk = on\0ff\n\0trust = on\nvlan = 5\rvlan = 6\nlink-state = auto\r\n' | policy
+	run --separate-stderr vfw -c "$POLICY" check
+	assert_failure 1
+	assert_stderr_line "$POLICY:4: NUL byte in the line"
+	assert_stderr_line "$POLICY:5: NUL byte in the line"
+	assert_stderr_line "$POLICY:6: carriage return in the line"
+	[ "$(wc -l <<<"$stderr")" -eq 3 ]
+}
+
+@test "check: a FIFO as -c FILE is refused at once, by check, apply and status" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo.conf"
+	for cmd in check apply "status --json"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr timeout 10 "$VFWARDEN" -c "$BATS_TEST_TMPDIR/fifo.conf" $cmd
+		[ "$status" -ne 124 ] || fail "vfwarden $cmd blocked on the FIFO"
+		assert_stderr_contains "$BATS_TEST_TMPDIR/fifo.conf:1: not a regular file"
+	done
+	run --separate-stderr timeout 10 "$VFWARDEN" -c "$BATS_TEST_TMPDIR/fifo.conf" check
+	assert_failure 1
+}
+
+@test "check: a FIFO or a directory in conf.d is refused at once" {
+	etc_tree
+	mkfifo "$ETC/conf.d/10-fifo.conf"
+	mkdir "$ETC/conf.d/20-dir.conf"
+	run --separate-stderr timeout 10 "$VFWARDEN" check
+	[ "$status" -ne 124 ] || fail "vfwarden check blocked on the FIFO"
+	assert_failure 1
+	assert_stderr_line "$ETC/conf.d/10-fifo.conf:1: not a regular file"
+	assert_stderr_line "$ETC/conf.d/20-dir.conf:1: not a regular file"
+}
+
+@test "check: the default tree is read from the fake root and is valid" {
+	etc_tree
+	policy "$ETC/conf.d/10-more.conf" <<'EOF'
+[vf uplink 1]
+trust = on
+EOF
+	run --separate-stderr vfw check
+	assert_success
+	assert_stderr_empty
+	# Proof that both files were read: a mistake in each is reported.
+	echo 'vlna = 1' >> "$ETC/vfwarden.conf"
+	echo 'trsut = on' >> "$ETC/conf.d/10-more.conf"
+	run --separate-stderr vfw check
+	assert_failure 1
+	assert_stderr_line "$ETC/vfwarden.conf:4: unknown key 'vlna'"
+	assert_stderr_line "$ETC/conf.d/10-more.conf:3: unknown key 'trsut'"
+}
+
+@test "check: conf.d that is a regular file, a symlink loop, dangling or unreadable is an error" {
+	etc_tree
+	rmdir "$ETC/conf.d"
+	echo '[pf x]' > "$ETC/conf.d"
+	run --separate-stderr vfw check
+	assert_failure 1
+	assert_stderr_line "$ETC/conf.d:1: not a directory"
+
+	rm "$ETC/conf.d"
+	ln -s conf.d "$ETC/conf.d"
+	run --separate-stderr vfw check
+	assert_failure 1
+	assert_stderr_contains "$ETC/conf.d:1: cannot open: Too many levels of symbolic links"
+
+	rm "$ETC/conf.d"
+	ln -s nowhere "$ETC/conf.d"
+	run --separate-stderr vfw check
+	assert_failure 1
+	assert_stderr_contains "$ETC/conf.d:1: cannot open: No such file or directory"
+
+	rm "$ETC/conf.d"
+	mkdir -m 0000 "$ETC/conf.d"
+	run --separate-stderr unprivileged "$VFWARDEN" check
+	assert_failure 1
+	assert_stderr_line "$ETC/conf.d:1: cannot open: Permission denied"
+
+	# Listable but its files unreadable: each is an error, none skipped.
+	chmod 0755 "$ETC/conf.d"
+	policy "$ETC/conf.d/10-a.conf" <<'EOF'
+[defaults]
+vlan = 5
+EOF
+	chmod 0000 "$ETC/conf.d/10-a.conf"
+	run --separate-stderr unprivileged "$VFWARDEN" check
+	assert_failure 1
+	assert_stderr_line "$ETC/conf.d/10-a.conf:1: cannot open: Permission denied"
+}
+
+@test "check: /etc/vfwarden or conf.d writable by others is refused" {
+	etc_tree
+	run --separate-stderr vfw check
+	assert_success
+	chmod 0777 "$ETC"
+	run --separate-stderr vfw check
+	assert_failure 1
+	assert_stderr_line "$ETC:1: refusing policy directory writable by everyone (mode 0777): chmod go-w"
+	chmod 0775 "$ETC"
+	chgrp 65534 "$ETC" 2>/dev/null || skip "cannot chgrp (not root)"
+	run --separate-stderr vfw check
+	assert_failure 1
+	assert_stderr_line "$ETC:1: refusing policy directory writable by its group (mode 0775): chmod go-w"
+	chmod 0755 "$ETC"
+	chmod 0757 "$ETC/conf.d"
+	run --separate-stderr vfw check
+	assert_failure 1
+	assert_stderr_line "$ETC/conf.d:1: refusing policy directory writable by everyone (mode 0757): chmod go-w"
 }

@@ -37,6 +37,7 @@ setup() {
 	cat > "$ROOT/etc/vfwarden/conf.d/10-storage.conf" <<-'EOF'
 	[pf storage]
 	device = enp2s0
+	vfs = 1
 	EOF
 	cd "$BATS_TEST_TMPDIR"
 }
@@ -133,7 +134,7 @@ comp() {
 }
 
 @test "apply: -c FILE is the policy read, alone" {
-	printf '[pf only]\ndevice = 0000:09:00.0\n' > "$BATS_TEST_TMPDIR/one.conf"
+	printf '[pf only]\ndevice = 0000:09:00.0\nvfs = 1\n' > "$BATS_TEST_TMPDIR/one.conf"
 	run comp vfwarden -c "$BATS_TEST_TMPDIR/one.conf" apply ""
 	assert_output "$(printf '%s\n' 0000:01:00.0 0000:02:00.0 0000:09:00.0 enp1s0 enp2s0 eth9)"
 	run comp vfwarden --config="$BATS_TEST_TMPDIR/one.conf" apply onl

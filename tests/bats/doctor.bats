@@ -259,12 +259,13 @@ EOF
 	policy <<'EOF'
 [pf uplink]
 device = enp1s0
+vfs = 1
 trust = maybe
 EOF
 	doctor_json
 	assert_failure 1
 	[ "$(result policy)" = fail ]
-	[[ "$(jq_py "[c['detail'] for c in d['checks'] if c['check'] == 'policy'][0]")" == "$POLICY:3: "* ]]
+	[[ "$(jq_py "[c['detail'] for c in d['checks'] if c['check'] == 'policy'][0]")" == "$POLICY:4: "* ]]
 	[ "$(jq_py "d['fail']")" = 1 ]
 }
 

@@ -733,3 +733,25 @@ enp1s0 vf0 trust on"
 	[ ! -e "$NL/log" ]
 	[ ! -e "$REC/$VF0" ]
 }
+
+@test "hook: a FIFO as the policy does not block the hook" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo.conf"
+	before=$(tree_sum)
+	run --separate-stderr timeout 10 "$VFWARDEN" -c "$BATS_TEST_TMPDIR/fifo.conf" hook qemu vm1 prepare begin - \
+		< <(domain_hostdev "$VF0")
+	[ "$status" -ne 124 ] || fail "the hook blocked on the FIFO"
+	[ "$(tree_sum)" = "$before" ]
+}
+
+@test "hook: a [pf] without vfs is an invalid policy: its VFs' domains are refused, nothing changes" {
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vlan = 100
+EOF
+	before=$(tree_sum)
+	run --separate-stderr hook prepare begin < <(domain_hostdev "$VF0")
+	assert_failure
+	assert_stderr_line "vfwarden: domain 'vm1': VF $VF0 of a managed PF, but the policy is invalid: $POLICY:1: [pf uplink] has no 'vfs' (the number of VFs; vfs = 0 removes them)"
+	[ "$(tree_sum)" = "$before" ]
+}

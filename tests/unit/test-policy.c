@@ -2,6 +2,7 @@
 /* The policy parser and validator: every mistake as FILE:LINE: message. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -135,21 +136,20 @@ static void test_mistakes(void)
 	      "[pf a]\ndevice = eth0\nvfs = 3\n[vf a 0]\nmac = 02:00:00:00:00:01\n[vf a 1]\nmac = 02:00:00:00:00:01\n"
 	      "[vf a 2]\nmac = 02:00:00:00:00:01\n",
 	      ERRS("t.conf:7: duplicate mac 02:00:00:00:00:01, also set at t.conf:5",
-		   "t.conf:9: duplicate mac 02:00:00:00:00:01, also set at t.conf:5",
-		   "t.conf:9: duplicate mac 02:00:00:00:00:01, also set at t.conf:7"));
+		   "t.conf:9: duplicate mac 02:00:00:00:00:01, also set at t.conf:5"));
 	check("different macs valid",
 	      "[pf a]\ndevice = eth0\nvfs = 2\n[vf a 0]\nmac = 02:00:00:00:00:01\n[vf a 1]\nmac = 02:00:00:00:00:02\n",
 	      NO_ERRS);
 
-	check("two [pf] on one device", "[pf a]\ndevice = eth0\n[pf b]\nvfs = 0\ndevice = eth0\n",
-	      ERRS("t.conf:5: device 'eth0' of [pf b] is already [pf a] (t.conf:2)"));
+	check("two [pf] on one device", "[pf a]\ndevice = eth0\nvfs = 0\n[pf b]\nvfs = 0\ndevice = eth0\n",
+	      ERRS("t.conf:6: device 'eth0' of [pf b] is already [pf a] (t.conf:2)"));
 	check("two [pf] on one MAC, case differs",
-	      "[pf a]\ndevice = 52:54:00:12:34:ab\n[pf b]\ndevice = 52:54:00:12:34:AB\n",
-	      ERRS("t.conf:4: device '52:54:00:12:34:AB' of [pf b] is already [pf a] (t.conf:2)"));
-	check("two [pf] on one PCI address", "[pf a]\ndevice = 0000:01:00.0\n[pf b]\ndevice = 0000:01:00.0\n",
-	      ERRS("t.conf:4: device '0000:01:00.0' of [pf b] is already [pf a] (t.conf:2)"));
-	check("same label twice", "[pf a]\ndevice = eth0\n[pf a]\ndevice = eth1\n",
-	      ERRS("t.conf:3: duplicate section [pf a], first at t.conf:1"));
+	      "[defaults]\nvfs = 0\n[pf a]\ndevice = 52:54:00:12:34:ab\n[pf b]\ndevice = 52:54:00:12:34:AB\n",
+	      ERRS("t.conf:6: device '52:54:00:12:34:AB' of [pf b] is already [pf a] (t.conf:4)"));
+	check("two [pf] on one PCI address", "[pf a]\ndevice = 0000:01:00.0\nvfs = 1\n[pf b]\ndevice = 0000:01:00.0\nvfs = 1\n",
+	      ERRS("t.conf:5: device '0000:01:00.0' of [pf b] is already [pf a] (t.conf:2)"));
+	check("same label twice", "[pf a]\ndevice = eth0\nvfs = 0\n[pf a]\ndevice = eth1\n",
+	      ERRS("t.conf:4: duplicate section [pf a], first at t.conf:1"));
 
 	check("[vf] of an unknown PF", "[pf a]\ndevice = eth0\nvfs = 1\n[vf b 0]\nvlan = 5\n",
 	      ERRS("t.conf:4: [vf b 0]: there is no [pf b]"));
@@ -187,7 +187,7 @@ static void test_mistakes(void)
 	check("[vf] label with a slash", "[vf a/b 0]\n", ERRS("t.conf:1: invalid label 'a/b'*"));
 	check("label of 33 characters", "[pf abcdefghijklmnopqrstuvwxyz0123456]\n",
 	      ERRS("t.conf:1: invalid label 'abcdefghijklmnopqrstuvwxyz0123456'*"));
-	check("label of 32 characters", "[pf abcdefghijklmnopqrstuvwxyz012345]\ndevice = eth0\n", NO_ERRS);
+	check("label of 32 characters", "[pf abcdefghijklmnopqrstuvwxyz012345]\ndevice = eth0\nvfs = 0\n", NO_ERRS);
 
 	check("key outside a section", "vlan = 5\n[defaults]\n", ERRS("t.conf:1: 'vlan' outside of a section"));
 
@@ -233,13 +233,14 @@ static void test_mistakes(void)
 	      ERRS("t.conf:5: key 'vfs' is not allowed in [vf a 0-3]",
 		   "t.conf:6: key 'pf-up' is not allowed in [vf a 0-3]"));
 
-	check("allow-domain", "[defaults]\nallow-domain = trust\n[pf a]\ndevice = eth0\n"
+	check("allow-domain", "[defaults]\nallow-domain = trust\nvfs = 0\n[pf a]\ndevice = eth0\n"
 	      "allow-domain = trust , max-tx-rate,spoofchk\n[pf b]\ndevice = eth1\nallow-domain = none\n",
 	      NO_ERRS);
 	check("allow-domain mistakes",
 	      "[pf a]\ndevice = eth0\nvfs = 1\nallow-domain = vf-driver\n[pf b]\ndevice = eth1\n"
 	      "allow-domain = trust,trust\n[pf c]\ndevice = eth2\nallow-domain =\n[pf d]\ndevice = eth3\n"
-	      "allow-domain = trust,,\n[pf e]\ndevice = eth4\nallow-domain = tust\n[vf a 0]\nallow-domain = trust\n",
+	      "allow-domain = trust,,\n[pf e]\ndevice = eth4\nallow-domain = tust\n[vf a 0]\nallow-domain = trust\n"
+	      "[defaults]\nvfs = 0\n",
 	      ERRS("t.conf:4: invalid allow-domain 'vf-driver': 'vf-driver' is not a VF setting a domain may choose",
 		   "t.conf:7: invalid allow-domain 'trust,trust': 'trust' listed twice",
 		   "t.conf:10: invalid allow-domain '' (none, or VF settings separated by commas)",
@@ -255,7 +256,7 @@ static void test_allow_domain(void)
 	enum vf_key k = _KEY_VF_MAX;
 	char err[200] = "";
 
-	tap_is_int(load(&p, "[defaults]\nallow-domain = trust\n[pf a]\ndevice = eth0\n"
+	tap_is_int(load(&p, "[defaults]\nallow-domain = trust\nvfs = 0\n[pf a]\ndevice = eth0\n"
 			    "allow-domain = max-tx-rate, spoofchk\n[pf b]\ndevice = eth1\n[pf c]\n"
 			    "device = eth2\nallow-domain = none\n"), 0, "allow-domain: loads");
 	if (p.n_pfs == 3) {
@@ -266,7 +267,7 @@ static void test_allow_domain(void)
 	} else
 		tap_ok(0, "allow-domain: 3 PFs");
 	policy_free(&p);
-	tap_is_int(load(&p, "[pf a]\ndevice = eth0\n"), 0, "allow-domain: absent");
+	tap_is_int(load(&p, "[pf a]\ndevice = eth0\nvfs = 0\n"), 0, "allow-domain: absent");
 	tap_is_int(p.n_pfs ? p.pfs[0].allow_domain : 99, 0, "allow-domain: built-in none");
 	policy_free(&p);
 
@@ -305,7 +306,7 @@ static void test_syntax(void)
 
 	check("empty policy", "", NO_ERRS);
 	check("comments only", "; one\n# two\n\n   \n\t; three\n", NO_ERRS);
-	check("empty sections", "[defaults]\n[pf a]\ndevice = eth0\n", NO_ERRS);
+	check("empty sections", "[defaults]\n[pf a]\ndevice = eth0\nvfs = 2\n[vf a 0-1]\n", NO_ERRS);
 
 	r = load(&p, "\xEF\xBB\xBF[defaults]   ; comment\r\n"
 		     "# comment\r\n"
@@ -351,7 +352,7 @@ static void test_syntax(void)
 	}
 	policy_free(&p);
 
-	r = load(&p, "[pf a]\ndevice = 52:54:00:12:34:AB\n[pf b]\ndevice = eth0\n");
+	r = load(&p, "[pf a]\ndevice = 52:54:00:12:34:AB\nvfs = 0\n[pf b]\ndevice = eth0\nvfs = 0\n");
 	tap_is_int(r, 0, "device kinds parse");
 	if (p.n_pfs == 2) {
 		static const uint8_t m[MAC_LEN] = { 0x52, 0x54, 0, 0x12, 0x34, 0xab };
@@ -368,8 +369,8 @@ static void test_builtin(void)
 	struct policy p;
 	const struct vf_conf *c;
 
-	tap_is_int(load(&p, "[pf a]\ndevice = eth0\n"), 0, "built-in: minimal [pf]");
-	tap_is_int(p.n_pfs ? p.pfs[0].vfs : 99, 0, "built-in vfs 0");
+	tap_is_int(load(&p, "[pf a]\ndevice = eth0\nvfs = 0\n"), 0, "built-in: minimal [pf]");
+	tap_is_int(p.n_pfs ? p.pfs[0].vfs : 99, 0, "vfs = 0");
 	tap_ok(p.n_pfs && p.pfs[0].pf_up, "built-in pf-up yes");
 	policy_free(&p);
 
@@ -481,7 +482,7 @@ static void test_two_files(void)
 
 	policy_init(&p);
 	parse_text(&p, "[defaults]\nvlan = 7\n\n\n\n\n\n\n\n[pf a]\ndevice = eth0\nvfs = 1\nbogus = 1\n", "a.conf");
-	parse_text(&p, "[pf b]\ndevice = eth1\nvfs = 2\n[pf c]\ndevice = eth0\n[vf a 0]\ntrust = on\n", "b.conf");
+	parse_text(&p, "[pf b]\ndevice = eth1\nvfs = 2\n[pf c]\ndevice = eth0\nvfs = 0\n[vf a 0]\ntrust = on\n", "b.conf");
 	tap_is_int(policy_validate(&p), -EINVAL, "two files: invalid");
 	check_errors("two files", &p,
 		     ERRS("a.conf:13: unknown key 'bogus'",
@@ -495,8 +496,8 @@ static void test_two_files(void)
 	policy_free(&p);
 
 	policy_init(&p);
-	parse_text(&p, "[pf a]\ndevice = eth0\n", "a.conf");
-	parse_text(&p, "[pf a]\ndevice = eth1\n", "b.conf");
+	parse_text(&p, "[pf a]\ndevice = eth0\nvfs = 0\n", "a.conf");
+	parse_text(&p, "[pf a]\ndevice = eth1\nvfs = 0\n", "b.conf");
 	policy_validate(&p);
 	check_errors("same label in two files", &p, ERRS("b.conf:1: duplicate section [pf a], first at a.conf:1"));
 	policy_free(&p);
@@ -588,6 +589,202 @@ out:
 	rmdir(dir);
 }
 
+/* Append printf output to a growing text. */
+static void cat(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void cat(char **buf, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	char tmp[256];
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	*buf = realloc(*buf, *len + (size_t)n + 1);
+	memcpy(*buf + *len, tmp, (size_t)n + 1);
+	*len += (size_t)n;
+}
+
+static void test_vfs_required(void)
+{
+	check("[pf] without vfs", "[pf a]\ndevice = eth0\nvlan = 5\n",
+	      ERRS("t.conf:1: [pf a] has no 'vfs' (the number of VFs; vfs = 0 removes them)"));
+	check("[pf] with vfs = 0", "[pf a]\ndevice = eth0\nvfs = 0\n", NO_ERRS);
+	check("vfs inherited from [defaults]", "[defaults]\nvfs = 2\n[pf a]\ndevice = eth0\n", NO_ERRS);
+	check("invalid vfs: one error, on its line", "[pf a]\ndevice = eth0\nvfs = x\n",
+	      ERRS("t.conf:3: invalid vfs 'x' (0-4096)"));
+	check("invalid vfs in [defaults]: one error", "[defaults]\nvfs = -1\n[pf a]\ndevice = eth0\n",
+	      ERRS("t.conf:2: invalid vfs '-1' (0-4096)"));
+	/* Its [vf] sections are not blamed for the missing count. */
+	check("[pf] without vfs, with a [vf]", "[pf a]\ndevice = eth0\n[vf a 3]\ntrust = on\n",
+	      ERRS("t.conf:1: [pf a] has no 'vfs'*"));
+	check("two [pf], one without vfs",
+	      "[pf a]\ndevice = eth0\nvfs = 1\n[pf b]\ndevice = eth1\n",
+	      ERRS("t.conf:4: [pf b] has no 'vfs'*"));
+}
+
+static void test_reading(void)
+{
+	static const char nul[] = "[pf a]\ndevice = eth0\nvfs = 1\nspoofchk = on\0ff\n\0trust = on\n"
+				  "vlan = 5\rvlan = 6\nlink-state = auto\r\n";
+	struct policy p;
+	char *big;
+	FILE *f;
+
+	policy_init(&p);
+	tap_is_int(policy_parse_buffer(&p, nul, sizeof(nul) - 1, "t.conf"), 0, "NUL: parses");
+	tap_is_int(policy_validate(&p), -EINVAL, "NUL: invalid");
+	check_errors("NUL and CR inside lines", &p,
+		     ERRS("t.conf:4: NUL byte in the line", "t.conf:5: NUL byte in the line",
+			  "t.conf:6: carriage return in the line"));
+	tap_ok(p.n_pfs == 1 && p.pfs[0].vf[0].spoofchk && !p.pfs[0].vf[0].trust,
+	       "NUL: nothing of those lines was taken");
+	policy_free(&p);
+
+	/* One byte past 1 MiB of comment lines. */
+	big = malloc(POLICY_FILE_MAX + 2);
+	memset(big, '\n', POLICY_FILE_MAX + 1);
+	big[0] = ';';
+	policy_init(&p);
+	f = fmemopen(big, POLICY_FILE_MAX + 1, "r");
+	tap_is_int(policy_parse_stream(&p, f, "big.conf"), -EFBIG, "file over 1 MiB refused");
+	fclose(f);
+	check_errors("file over 1 MiB", &p, ERRS("big.conf:1: larger than 1048576 bytes*"));
+	policy_free(&p);
+
+	/* Four files of 1 MiB fit; a fifth byte does not. */
+	policy_init(&p);
+	for (int i = 0; i < 4; i++) {
+		f = fmemopen(big, POLICY_FILE_MAX, "r");
+		policy_parse_stream(&p, f, "part.conf");
+		fclose(f);
+	}
+	f = fmemopen(big, 1, "r");
+	tap_is_int(policy_parse_stream(&p, f, "last.conf"), -EFBIG, "tree over 4 MiB refused");
+	fclose(f);
+	check_errors("tree over 4 MiB", &p, ERRS("last.conf:1: the policy files together are larger than*"));
+	policy_free(&p);
+	free(big);
+}
+
+static void test_duplicate_macs(void)
+{
+	struct policy p;
+	char *t = NULL;
+	size_t n = 0;
+
+	check("same fixed mac on three PFs, interleaved",
+	      "[defaults]\nvfs = 4\n[pf a]\ndevice = eth0\n[pf b]\ndevice = eth1\n[pf c]\ndevice = eth2\n"
+	      "[vf c 3]\nmac = 02:00:00:00:00:09\n"   /* 10 */
+	      "[vf a 0]\nmac = 02:00:00:00:00:01\n"   /* 12 */
+	      "[vf b 2]\nmac = 02:00:00:00:00:09\n"   /* 14 */
+	      "[vf a 1]\nmac = 02:00:00:00:00:02\n"   /* 16 */
+	      "[vf c 0]\nmac = 02:00:00:00:00:01\n"   /* 18 */
+	      "[vf b 1]\nmac = 02:00:00:00:00:09\n",  /* 20 */
+	      ERRS("t.conf:14: duplicate mac 02:00:00:00:00:09, also set at t.conf:10",
+		   "t.conf:18: duplicate mac 02:00:00:00:00:01, also set at t.conf:12",
+		   "t.conf:20: duplicate mac 02:00:00:00:00:09, also set at t.conf:10"));
+	/* Both mistakes of one line are kept, each once. */
+	check("a [pf] mac on two VFs that a [vf] also has",
+	      "[pf a]\ndevice = eth0\nvfs = 1\n[vf a 0]\nmac = 02:00:00:00:00:01\n"
+	      "[pf b]\ndevice = eth1\nvfs = 3\nmac = 02:00:00:00:00:01\n",
+	      ERRS("t.conf:9: duplicate mac 02:00:00:00:00:01, also set at t.conf:5",
+		   "t.conf:9: mac 02:00:00:00:00:01 would be given to more than one VF*"));
+
+	/* 4096 distinct fixed MACs: none is a duplicate... */
+	cat(&t, &n, "[pf a]\ndevice = eth0\nvfs = 4096\n");
+	for (unsigned v = 0; v < 4096; v++)
+		cat(&t, &n, "[vf a %u]\nmac = 02:00:00:00:%02x:%02x\n", v, v >> 8, v & 0xff);
+	check("4096 distinct fixed macs", t, NO_ERRS);
+	/* ...until the last VF repeats the first one's (line 4 + 2 * 4095 + 1). */
+	cat(&t, &n, "[pf b]\ndevice = eth1\nvfs = 1\n[vf b 0]\nmac = 02:00:00:00:00:00\n");
+	check("4096 macs and one duplicate", t,
+	      ERRS("t.conf:8200: duplicate mac 02:00:00:00:00:00, also set at t.conf:5"));
+	free(t);
+
+	/* The case that took minutes: 8 x 4096 VFs, one fixed mac in [defaults]. */
+	tap_is_int(load(&p, "[defaults]\nvfs = 4096\nmac = 02:00:00:00:00:01\n[pf a]\ndevice = e0\n"
+			"[pf b]\ndevice = e1\n[pf c]\ndevice = e2\n[pf d]\ndevice = e3\n[pf e]\ndevice = e4\n"
+			"[pf f]\ndevice = e5\n[pf g]\ndevice = e6\n[pf h]\ndevice = e7\n"),
+		   -EINVAL, "[defaults] mac on 32768 VFs: invalid");
+	check_errors("[defaults] mac on 32768 VFs: reported once", &p,
+		     ERRS("t.conf:3: mac 02:00:00:00:00:01 would be given to more than one VF*"));
+	policy_free(&p);
+}
+
+static void test_error_set(void)
+{
+	struct policy p;
+	char *t = NULL, want[128];
+	size_t n = 0;
+
+	/* One [defaults] mistake resolved onto 8 x 4096 VFs is one error. */
+	tap_is_int(load(&p, "[defaults]\nvfs = 4096\nqos = 3\n[pf a]\ndevice = e0\n[pf b]\ndevice = e1\n"
+			"[pf c]\ndevice = e2\n[pf d]\ndevice = e3\n[pf e]\ndevice = e4\n[pf f]\ndevice = e5\n"
+			"[pf g]\ndevice = e6\n[pf h]\ndevice = e7\n[vf h 7]\nvlan = 1\nqos = 8\n"),
+		   -EINVAL, "one mistake on many VFs: invalid");
+	check_errors("one mistake on many VFs: once, distinct ones kept", &p,
+		     ERRS("t.conf:3: qos 3 without a vlan", "t.conf:22: invalid qos '8' (0-7)"));
+	policy_free(&p);
+
+	/* Same message on different lines: distinct errors, all kept. */
+	check("same message, three lines", "[defaults]\nbad\nbad\nbad\n",
+	      ERRS("t.conf:2: expected 'key = value', got 'bad'", "t.conf:3: expected 'key = value', got 'bad'",
+		   "t.conf:4: expected 'key = value', got 'bad'"));
+
+	/* 1500 distinct errors: 1000 listed, then the count at the first not listed. */
+	cat(&t, &n, "[defaults]\n");
+	for (unsigned i = 0; i < 1500; i++)
+		cat(&t, &n, "bad %u\n", i);
+	tap_is_int(load(&p, t), -EINVAL, "1500 errors: invalid");
+	tap_is_int(p.n_errors, POLICY_ERRORS_MAX + 1, "1500 errors: 1000 listed and a count");
+	if (p.n_errors == POLICY_ERRORS_MAX + 1) {
+		tap_is_int(p.errors[POLICY_ERRORS_MAX - 1].at.line, 1001, "the 1000th is line 1001");
+		tap_is_int(p.errors[POLICY_ERRORS_MAX].at.line, 1002, "the count is at the first not listed");
+		snprintf(want, sizeof(want), "500 more errors not listed (at most %d are); the first of them is here",
+			 POLICY_ERRORS_MAX);
+		tap_is_str(p.errors[POLICY_ERRORS_MAX].msg, want, "the count");
+	}
+	policy_free(&p);
+	free(t);
+}
+
+static void test_bounds(void)
+{
+	struct policy p;
+	char *t = NULL;
+	size_t n = 0;
+
+	cat(&t, &n, "[defaults]\nvfs = 4096\n");
+	for (unsigned i = 0; i < 17; i++)
+		cat(&t, &n, "[pf p%u]\ndevice = e%u\n", i, i);
+	check("more than 65536 VFs", t,
+	      ERRS("t.conf:35: [pf p16] with vfs = 4096: the policy would describe more than 65536 VFs"));
+	free(t);
+
+	/* A [vf] range set twice by many sections: each blamed once, quickly. */
+	t = NULL;
+	n = 0;
+	cat(&t, &n, "[pf a]\ndevice = e0\nvfs = 4096\n");
+	for (unsigned i = 0; i < 3000; i++)
+		cat(&t, &n, "[vf a 0-4095]\nvlan = %u\n", i + 1);
+	tap_is_int(load(&p, t), -EINVAL, "3000 overlapping [vf] ranges: invalid");
+	tap_is_int(p.n_errors, 1001, "3000 overlapping [vf] ranges: 2999 errors, 1000 listed");
+	if (p.n_errors)
+		tap_is_str(p.errors[0].msg, "'vlan' for VF 0 is also set at t.conf:5", "each names the first");
+	policy_free(&p);
+	free(t);
+
+	/* The earlier section in the file starts higher: the later one is blamed. */
+	check("overlap, later section starts lower",
+	      "[pf a]\ndevice = eth0\nvfs = 4\n[vf a 2-3]\nvlan = 5\n[vf a 0-2]\nvlan = 6\n",
+	      ERRS("t.conf:7: 'vlan' for VF 2 is also set at t.conf:5"));
+	check("overlap with the second of two",
+	      "[pf a]\ndevice = eth0\nvfs = 8\n[vf a 0-1]\nvlan = 5\n[vf a 4-5]\nvlan = 6\n[vf a 5-7]\nvlan = 7\n",
+	      ERRS("t.conf:9: 'vlan' for VF 5 is also set at t.conf:7"));
+}
+
 int main(void)
 {
 	test_mistakes();
@@ -598,5 +795,10 @@ int main(void)
 	test_precedence();
 	test_two_files();
 	test_perms();
+	test_vfs_required();
+	test_reading();
+	test_duplicate_macs();
+	test_error_set();
+	test_bounds();
 	return tap_done();
 }
