@@ -94,7 +94,7 @@ spdx_exempt() {
 	built_deb
 	run lintian --pedantic "$PKG_B"/deb/vfwarden_*.changes
 	assert_success
-	refute_output --regexp '^[EW]:'
+	refute_line --regexp '^[EW]: '
 	# every override has a comment above it
 	run awk '/^#/{c=1; next} /^[^#]/{if (!c) print "no reason: " $0} /^$/{c=0}' \
 		"$TOP/debian/vfwarden.lintian-overrides"
