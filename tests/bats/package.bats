@@ -40,7 +40,7 @@ built_rpm() {
 }
 
 # A file that carries no code, or cannot say MIT, and why:
-#   *.md, man pages' own header      documents (the man pages do say it)
+#   *.md, debian/README.Debian       documents (the man pages do say it)
 #   LICENSE                          the license itself
 #   debian/{changelog,control,copyright,source/format}  Debian metadata formats
 #   conf/vfwarden.conf               the example policy, copied to users' /etc
@@ -50,7 +50,7 @@ built_rpm() {
 #   .gitignore                       not code
 spdx_exempt() {
 	case "$1" in
-	*.md | LICENSE | .gitignore | conf/vfwarden.conf | tests/fuzz/corpus-*/* | \
+	*.md | debian/README.Debian | LICENSE | .gitignore | conf/vfwarden.conf | tests/fuzz/corpus-*/* | \
 		tests/vm/lib/netdevsim-sriov.patch | debian/changelog | debian/control | \
 		debian/copyright | debian/source/format) return 0 ;;
 	esac
