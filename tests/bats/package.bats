@@ -250,3 +250,38 @@ play_validate() {
 	run grep -x 'vfs = 0' "$BATS_TEST_TMPDIR/out.conf"
 	assert_success
 }
+
+@test "package: postinst tells to restart a running libvirtd on a first install, and only then" {
+	mkdir -p "$BATS_TEST_TMPDIR/bin"
+	# a systemctl that says libvirtd is active when LIBVIRTD_ACTIVE=1
+	printf '#!/bin/sh\necho "$*" >> "%s/systemctl.log"\n[ "$1 $2 $3" = "is-active --quiet libvirtd.service" ] && [ "$LIBVIRTD_ACTIVE" = 1 ]\n' \
+		"$BATS_TEST_TMPDIR" > "$BATS_TEST_TMPDIR/bin/systemctl"
+	chmod +x "$BATS_TEST_TMPDIR/bin/systemctl"
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH LIBVIRTD_ACTIVE=1 run sh "$TOP/debian/postinst" configure ""
+	assert_success
+	assert_output --partial "'systemctl restart libvirtd'"
+	# only asked, never restarted
+	run cat "$BATS_TEST_TMPDIR/systemctl.log"
+	assert_output "is-active --quiet libvirtd.service"
+	# an upgrade, or libvirtd not running: nothing to say
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH LIBVIRTD_ACTIVE=1 run sh "$TOP/debian/postinst" configure 0.1.0-1
+	assert_success
+	assert_output ""
+	PATH=$BATS_TEST_TMPDIR/bin:$PATH LIBVIRTD_ACTIVE=0 run sh "$TOP/debian/postinst" configure ""
+	assert_success
+	assert_output ""
+}
+
+@test "package: make install's unit and udev dirs come from pkg-config, /usr/lib/... without it" {
+	unit=$(pkg-config --variable=systemdsystemunitdir systemd)
+	udev=$(pkg-config --variable=udevdir udev)
+	[ -n "$unit" ] && [ -n "$udev" ] || fail "no systemd.pc or udev.pc"
+	run make -C "$TOP" -n install DESTDIR=/D
+	assert_success
+	assert_output --partial "/D$udev/rules.d/70-vfwarden.rules"
+	assert_output --partial "install -d -m 0755 /D$unit"
+	PKG_CONFIG_LIBDIR=/nonexistent PKG_CONFIG_PATH= run make -C "$TOP" -n install DESTDIR=/D
+	assert_success
+	assert_output --partial "/D/usr/lib/udev/rules.d/70-vfwarden.rules"
+	assert_output --partial "install -d -m 0755 /D/usr/lib/systemd/system"
+}
