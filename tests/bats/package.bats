@@ -115,7 +115,7 @@ spdx_exempt() {
 	run rpm -qp --scripts "$RPM"
 	assert_output --partial "install-system-units vfwarden.service vfwarden.path"
 	assert_output --partial "remove-system-units vfwarden.service vfwarden.path"
-	refute_output --partial "restart"$'-'
+	refute_output --partial "mark-restart"
 	refute_output --partial "%systemd"
 	run rpm -qlp "$RPM"
 	assert_line /usr/lib/systemd/system/vfwarden.service
