@@ -1,11 +1,17 @@
+# SPDX-License-Identifier: MIT
 # vfwarden — SR-IOV VF policy for virtualization hosts
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 DATADIR    ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 DESTDIR    ?=
-UDEVRULESDIR ?= /usr/lib/udev/rules.d
-UNITDIR    ?= /usr/lib/systemd/system
+# Where this system's systemd and udev look, as their pkg-config files say
+# (Debian bookworm: /lib/..., merged-/usr systems: /usr/lib/...); without
+# them, /usr/lib/...
+PC_UNITDIR := $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
+PC_UDEVDIR := $(shell pkg-config --variable=udevdir udev 2>/dev/null)
+UNITDIR    ?= $(or $(PC_UNITDIR),/usr/lib/systemd/system)
+UDEVRULESDIR ?= $(or $(PC_UDEVDIR:%=%/rules.d),/usr/lib/udev/rules.d)
 MANDIR     ?= $(DATADIR)/man
 
 CC      ?= cc
@@ -98,11 +104,29 @@ DEB_SRC = $(B)/deb/vfwarden-src
 
 deb:
 	rm -rf $(B)/deb && mkdir -p $(DEB_SRC)
-	tar -cf - --exclude=./.git --exclude=./$(B) --exclude=./build-asan --exclude=./debian/build \
+	tar -cf - --exclude=./.git --exclude=./$(B) --exclude=./build --exclude=./build-asan --exclude=./debian/build \
 		--exclude=./debian/vfwarden --exclude=./debian/.debhelper . | tar -C $(DEB_SRC) -xf -
 	cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
 	rm -rf $(DEB_SRC)
 	@ls $(B)/deb/*.deb
+
+# The Fedora/RHEL package (packaging/rpm/vfwarden.spec), built with rpmbuild
+# (Debian's rpm package will do) from a tarball of the checkout; the .rpm
+# lands in $(B)/rpm/RPMS/ARCH/. --nodeps: on Debian, rpm's database knows
+# none of the BuildRequires. Where rpm has no systemd macros (Debian), the
+# spec gets Fedora's paths and scriptlets from packaging/rpm/macros.systemd-fallback.
+RPM_TOP     = $(abspath $(B))/rpm
+RPM_VERSION = $(shell sed -n 's/^Version: *//p' packaging/rpm/vfwarden.spec)
+RPM_MACROS  = $(if $(shell rpm --eval '%{?_unitdir}' 2>/dev/null),,--load=packaging/rpm/macros.systemd-fallback)
+
+rpm:
+	rm -rf $(RPM_TOP) && mkdir -p $(RPM_TOP)/SOURCES
+	tar -cf - --exclude=./.git --exclude=./$(B) --exclude=./build --exclude=./build-asan \
+		--exclude=./debian/build --exclude=./debian/vfwarden --exclude=./debian/.debhelper \
+		--transform='s,^\.,vfwarden-$(RPM_VERSION),' . | gzip -n > $(RPM_TOP)/SOURCES/vfwarden-$(RPM_VERSION).tar.gz
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL rpmbuild -bb --nodeps $(RPM_MACROS) \
+		--define '_topdir $(RPM_TOP)' packaging/rpm/vfwarden.spec
+	@ls $(RPM_TOP)/RPMS/*/*.rpm
 
 # --- tests: every tier writes TAP into $(B)/results, tests/summary counts it
 RESULTS = $(B)/results
@@ -187,4 +211,4 @@ bench: all
 clean:
 	rm -rf $(B) build-asan
 
-.PHONY: all deps deb demo bench install uninstall check check-fast check-unit check-bats check-sanitize check-vm fuzz clean
+.PHONY: all deps deb rpm demo bench install uninstall check check-fast check-unit check-bats check-sanitize check-vm fuzz clean

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The hand script vfwarden replaces, as found in rc.local files: write the
 # VF count, set each VF with `ip link set ... vf`, bind vfio-pci through
 # driver_override. Used by `make bench` as the baseline; policy:

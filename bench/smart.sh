@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A "smart" hand script: reads `ip -d link show` and sysfs first and skips
 # what is already right. Same arguments as baseline.sh.
 set -e

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install every build and test dependency of vfwarden with apt-get.
 # Idempotent: packages already present are not touched, and the
 # bookworm-backports source is added once, derived from the Debian
@@ -10,7 +11,8 @@ BUILD_PKGS="build-essential pkg-config libinih-dev libnl-3-dev libnl-route-3-dev
  debhelper dpkg-dev fakeroot"
 TEST_PKGS="bats bats-assert bats-support iproute2 valgrind clang
  busybox-static cpio kmod zstd xz-utils python3 pciutils
- python3-prometheus-client ansible-core iputils-ping strace bash-completion time"
+ python3-prometheus-client ansible-core iputils-ping strace bash-completion time
+ git lintian rpm ansible-lint"
 BPO_PKGS="qemu-system-x86 qemu-utils"
 # For the real-kernel tests (tests/vm): the host's / is the guest's root, so
 # what the guest runs (udevd, libvirtd for --libvirt) is installed here.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vfwarden [-c FILE] apply [--dry-run] [--force] [PF...] on a fake host.
 
 load helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vfwarden [-c FILE] check, and the command line around every command.
 
 load helpers

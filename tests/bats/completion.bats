@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Bash completion (completion/vfwarden) against a fake host: sysfs and
 # /etc/vfwarden under $VFWARDEN_TEST_ROOT. Each test sets COMP_WORDS,
 # COMP_CWORD and COMP_LINE as bash would and reads COMPREPLY back.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vfwarden [-c FILE] doctor [--json] on fake hosts: what it reads is
 # $ROOT/sys/firmware/acpi/tables/{DMAR,IVRS}, $ROOT/proc/cmdline,
 # $ROOT/sys/kernel/iommu_groups, $ROOT/proc/interrupts,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # The harness itself: tests/tap-run and tests/summary must count every
 # failure as one, whatever the producer printed. Each case is a deliberately
 # broken producer that must come out failed.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared by tests/bats/*.bats: a fake host under $ROOT that vfwarden reads
 # and writes instead of /sys, /proc, /run and rtnetlink (VFWARDEN_TEST_ROOT).
 #

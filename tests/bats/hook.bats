@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vfwarden [-c FILE] hook qemu|network NAME OP SUBOP EXTRA < XML on a fake
 # host: the libvirt hook contract (prepare begin / release end, port-created
 # / port-deleted), and the symlink /etc/libvirt/hooks/qemu.d/vfwarden.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vfwarden status --prometheus [--output FILE]: node_exporter textfile format,
 # parsed with the Prometheus project's own Python parser.
 

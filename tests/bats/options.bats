@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # Options in GNU order for every command: before or after operands, '--'
 # ends them; a dry run anywhere on the line never writes.
 

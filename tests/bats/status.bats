@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vfwarden [-c FILE] status [--json] on a fake host.
 
 load helpers

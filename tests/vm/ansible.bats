@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 2 --systemd
 # vm-env: VFWARDEN_VM_TIMEOUT=1800
 # The Ansible role (contrib/ansible) on a real kernel with systemd as PID 1:
@@ -156,4 +157,31 @@ print(len(fams))' "$METRICS/vfwarden.prom"
 	# nor does vfwarden.path see an edit: nothing runs afterwards
 	sleep 3
 	assert_equal "$(host_state)" "$before"
+}
+
+@test "installing the libvirt hooks restarts a running libvirtd, once" {
+	# libvirt's units are masked in this guest (no --libvirt): unmask, start
+	systemctl unmask libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket \
+		virtlogd.service virtlogd.socket virtlogd-admin.socket virtlockd.service virtlockd.socket \
+		virtlockd-admin.socket > /dev/null
+	systemctl daemon-reload
+	systemctl start libvirtd.service
+	assert_equal "$(systemctl is-active libvirtd.service)" active
+	pid_before=$(systemctl show -P MainPID libvirtd.service)
+	# a host without vfwarden: make install runs and installs the hooks
+	rm -f /usr/local/sbin/vfwarden /etc/libvirt/hooks/qemu.d/vfwarden /etc/libvirt/hooks/network.d/vfwarden
+	vars 100 3 "vfwarden_metrics_dir: $METRICS"
+	play
+	assert_success
+	assert_output --partial "RUNNING HANDLER [vfwarden : Restart libvirtd]"
+	[ -L /etc/libvirt/hooks/qemu.d/vfwarden ]
+	assert_equal "$(systemctl is-active libvirtd.service)" active
+	pid_after=$(systemctl show -P MainPID libvirtd.service)
+	[ "$pid_after" != "$pid_before" ] || fail "libvirtd was not restarted (pid $pid_before)"
+	# the hooks are there now: the next run restarts nothing
+	play
+	assert_success
+	assert_equal "$(recap changed)" 0
+	refute_output --partial "Restart libvirtd"
+	assert_equal "$(systemctl show -P MainPID libvirtd.service)" "$pid_after"
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 2
 # The core on a real kernel: emulated igb (82576) PFs behind an emulated
 # Intel IOMMU. Every result is read back from sysfs and rtnetlink.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 1 --netdevsim 1024
 # vm-env: VFWARDEN_VM_TIMEOUT=480
 # What igb lacks, on the kernel's netdevsim (a software NIC whose VFs keep

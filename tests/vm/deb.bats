@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 1 --systemd
 # vm-setup: tests/vm/deb.setup
 # The Debian package, built on the host by 'make deb' (build/deb/), installed
@@ -40,7 +41,7 @@ FILES="/usr/sbin/vfwarden
 /lib/systemd/system/vfwarden.service
 /lib/systemd/system/vfwarden@.service
 /lib/systemd/system/vfwarden.path
-/usr/lib/udev/rules.d/70-vfwarden.rules
+/lib/udev/rules.d/70-vfwarden.rules
 /usr/share/man/man8/vfwarden.8.gz
 /usr/share/man/man5/vfwarden.conf.5.gz
 /usr/share/bash-completion/completions/vfwarden
@@ -135,7 +136,7 @@ FILES="/usr/sbin/vfwarden
 	assert_success
 	assert_equal "$(numvfs "$PF0_PCI")" 2
 	assert_equal "$(systemctl show -P Result "vfwarden@$PF0_PCI.service")" success
-	# the rule in /usr/lib/udev/rules.d asks for the instance on a PF bind
+	# the rule in /lib/udev/rules.d asks for the instance on a PF bind
 	echo 0 > "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs"
 	udevadm control --reload
 	echo "$PF0_PCI" > /sys/bus/pci/drivers/igb/unbind

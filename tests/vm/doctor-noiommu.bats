@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 1
 # vm-env: VFWARDEN_VM_IOMMU=0 VFWARDEN_VM_TIMEOUT=480
 # A host whose firmware offers an IOMMU (ACPI DMAR) that the kernel was not

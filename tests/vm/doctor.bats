@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 2
 # vm-env: VFWARDEN_VM_TIMEOUT=480
 # vfwarden doctor on the emulated host (intel-iommu with interrupt

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 2
 # Faults and concurrency on the real kernel: whatever breaks an apply, the
 # next apply converges, nothing the policy forbids stays, and status tells

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers for the real-kernel bats tests (run inside the guest by tests/vm/run).
 # Everything here reads the kernel back (sysfs, rtnetlink through iproute2);
 # nothing trusts vfwarden's own output.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 2 --libvirt
 # vm-env: VFWARDEN_VM_TIMEOUT=1500
 # The libvirt hook for real: libvirtd in the guest starts a (disk-less)

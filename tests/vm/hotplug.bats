@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options:
 # The VM's PF hot-plug helper (vm-hotplug, tests/vm/hotplug): a PF can be
 # added and removed while the guest runs, and VFs work on the new one.

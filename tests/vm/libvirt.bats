@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --libvirt
 # vm-env: VFWARDEN_VM_TIMEOUT=480
 # libvirt in the VM: a domain whose hostdev interface is an igb VF starts

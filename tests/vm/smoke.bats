@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options:
 # vm-env: VFWARDEN_VM_TIMEOUT=480
 # Real-kernel smoke test of the VM itself: igb SR-IOV, IOMMU groups, vfio.

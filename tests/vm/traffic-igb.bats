@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 1
 # vm-env: VFWARDEN_VM_TIMEOUT=480
 # The datapath: QEMU's igb switches frames between the VFs of one PF, so

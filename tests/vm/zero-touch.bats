@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 2 --systemd --libvirt
 # vm-setup: tests/vm/zero-touch.setup
 # Zero-touch: systemd as PID 1, udev, the installed units and rules; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Host end of tests/vm/hotplug.
 
 Reads the guest's requests, one line each, from the vfw.ctl virtio port

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # shellcheck shell=bash
 # Helpers for bats files run inside the test VM (tests/vm/run -- bats ...).
 #   load "${BATS_TEST_DIRNAME}/lib/vm"      (from tests/vm/*.bats)
