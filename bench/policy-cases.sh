@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench/policy-cases.sh DIR: write the policies that were slow to judge
 # (issue 15) into DIR, one file each, for bench/run-guest's row 6 and for
 # measuring by hand: /usr/bin/time -v build/vfwarden -c DIR/FILE check
