@@ -887,13 +887,23 @@ EOF
 	grep -q '^vf1 .* vlan=100 ' "$NL/enp1s0"
 }
 
-@test "hook: libxml2 is dlopen()ed by the soname -lxml2 links, as is libkmod by -lkmod's" {
+@test "hook: libxml2 is dlopen()ed by the soname -lxml2 links, as is libkmod by -lkmod's; the package depends on their packages" {
 	command -v cc >/dev/null && command -v readelf >/dev/null || fail "needs cc and readelf"
+	command -v dpkg-shlibdeps >/dev/null || fail "needs dpkg-shlibdeps (make deps)"
+	probe=$(dirname "$VFWARDEN")/dlopen-probe
+	# What debian/rules gives dpkg-shlibdeps for Depends.
+	grep -q 'dh_shlibdeps -- -e$(VFW_B)/dlopen-probe' "$BATS_TEST_DIRNAME/../../debian/rules"
+	deps=$(cd "$BATS_TEST_DIRNAME/../.." && dpkg-shlibdeps -O -e"$probe" 2>/dev/null)
 	for lib in xml2 kmod; do
-		so=$(readelf -d "$(cc -print-file-name=lib$lib.so)" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+		file=$(cc -print-file-name=lib$lib.so)
+		so=$(readelf -d "$file" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 		[ -n "$so" ]
 		run bash -c "strings '$VFWARDEN' | grep -x 'lib$lib\.so\..*'"
 		assert_output "$so"
+		pkg=$(dpkg -S "$(readlink -f "$file")" | grep -v -- '-dev' | head -n 1 | cut -d: -f1)
+		[ -n "$pkg" ] || pkg=$(dpkg -S "$(dirname "$(readlink -f "$file")")/$so" | head -n 1 | cut -d: -f1)
+		echo "# $lib: $so, package $pkg; $deps" >&3
+		[[ "$deps" == *"$pkg ("* ]]
 	done
 }
 
