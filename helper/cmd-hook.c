@@ -489,7 +489,8 @@ static bool may_use_managed_vf(struct hook_ctx *c)
  * DOCTYPE, no libxml2): which devices the domain uses is unknown. Fail
  * closed at prepare when one could be a managed VF; else warn and let it be.
  */
-static int xml_unreadable(struct hook_ctx *c, const char *name, int err, enum hook_mode mode)
+static int xml_unreadable(struct hook_ctx *c, bool network, const char *name, int err,
+			  enum hook_mode mode)
 {
 	char why[64];
 
@@ -500,8 +501,8 @@ static int xml_unreadable(struct hook_ctx *c, const char *name, int err, enum ho
 	else
 		snprintf(why, sizeof(why), "%s", strerror(-err));
 	if (mode == HOOK_PREPARE && may_use_managed_vf(c)) {
-		log_err("vfwarden: domain '%s': unreadable XML (%s): cannot tell whether it uses a VF vfwarden manages, refusing the start",
-			name, why);
+		log_err("vfwarden: %s '%s': unreadable XML (%s): cannot tell whether it uses a VF vfwarden manages, refusing the start",
+			network ? "network" : "domain", name, why);
 		return EXIT_SYSTEM;
 	}
 	log_warn("vfwarden hook: unreadable XML for '%s' (%s), ignored", name, why);
@@ -595,7 +596,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	else
 		r = hook_parse_domain(x.buf, x.len, &in);
 	if (r < 0) {
-		ret = xml_unreadable(&c, argv[2], r, mode);
+		ret = xml_unreadable(&c, network, argv[2], r, mode);
 		goto out;
 	}
 	if (in.n == 0)
