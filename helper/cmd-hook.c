@@ -86,28 +86,21 @@ static int read_rest(struct hook_stdin *x, int echo_fd)
 	}
 }
 
-/* stdin to EOF; the caller frees x->buf also on error. */
+/*
+ * stdin to EOF; the caller frees x->buf also on error. The buffer is
+ * allocated at its full size once: pages never written cost no memory.
+ */
 static int read_stdin(struct hook_stdin *x, int echo_fd)
 {
-	size_t cap = 64 * 1024;
 	int r = 0;
 
 	memset(x, 0, sizeof(*x));
-	if (!(x->buf = malloc(cap)))
+	if (!(x->buf = malloc(HOOK_XML_MAX)))
 		return -ENOMEM;
 	/* Exactly HOOK_XML_MAX bytes is whole: only one more is too many. */
 	while (x->len < HOOK_XML_MAX) {
-		ssize_t n;
+		ssize_t n = read(STDIN_FILENO, x->buf + x->len, HOOK_XML_MAX - x->len);
 
-		if (x->len == cap) {
-			char *nb;
-
-			cap = cap * 2 < HOOK_XML_MAX ? cap * 2 : HOOK_XML_MAX;
-			if (!(nb = realloc(x->buf, cap)))
-				return -ENOMEM;
-			x->buf = nb;
-		}
-		n = read(STDIN_FILENO, x->buf + x->len, cap - x->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
