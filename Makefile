@@ -18,11 +18,17 @@ CC      ?= cc
 PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0
 # libxml2 and libkmod are dlopen()ed on first use (helper/dl.h): headers only.
 LINK_PKGS = inih libnl-3.0 libnl-route-3.0 json-c
+# They are opened by the soname that linking them would record: the probe
+# below is linked against them (and nothing else uses it), its NEEDED
+# entries become $(B)/soname.h for dl.c, and debian/rules hands the probe
+# to dpkg-shlibdeps so that Depends names the same libraries.
+DLOPEN_PKGS = libxml-2.0:libxml2:LIBXML2 libkmod:libkmod:LIBKMOD
+READELF ?= readelf
 WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wvla -Wwrite-strings -Wundef -Wpointer-arith \
            -Wcast-qual -Wnull-dereference
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS  += -std=c11 -D_GNU_SOURCE -I$(B) $(WARN) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  += $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null)
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -50,6 +56,21 @@ $(B):
 
 $(B)/%.o: helper/%.c $(HDRS) | $(B)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/dl.o: $(B)/soname.h
+
+$(B)/dlopen-probe: helper/dlopen-probe.c helper/dl.h Makefile | $(B)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--no-as-needed $(shell pkg-config --libs $(foreach p,$(DLOPEN_PKGS),$(word 1,$(subst :, ,$(p)))) 2>/dev/null)
+
+$(B)/soname.h: $(B)/dlopen-probe
+	@rm -f $@.tmp
+	@for p in $(DLOPEN_PKGS); do \
+		lib=$$(echo $$p | cut -d: -f2) macro=$$(echo $$p | cut -d: -f3); \
+		so=$$($(READELF) -d $< | sed -n "s/.*(NEEDED).*\[\($$lib\.so[^]]*\)\]/\1/p" | head -n 1); \
+		if [ -z "$$so" ]; then echo "soname.h: $< needs no $$lib.so.*" >&2; exit 1; fi; \
+		echo "#define $${macro}_SONAME \"$$so\"" >> $@.tmp; \
+	done
+	@mv $@.tmp $@ && sed 's|^|$@: |' $@
 
 $(B)/vfwarden: $(CORE_O) $(CMDS_O)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -192,9 +213,9 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined 
               -fno-sanitize-recover=all -Ihelper $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 FUZZ_SRCS   = $(CORE:%=helper/%.c)
 
-$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(HDRS)
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(HDRS) $(B)/soname.h
 	@mkdir -p $(B)/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -I$(B) -o $@ $< $(FUZZ_SRCS) $(LDLIBS)
 
 fuzz: $(FUZZ:%=$(B)/fuzz/%)
 	@mkdir -p $(RESULTS) tests/fuzz/crashes

@@ -3,16 +3,18 @@
  * vfwarden hook qemu DOMAIN OP SUBOP EXTRA     (domain XML on stdin)
  * vfwarden hook network NETWORK OP SUBOP EXTRA (network/port XML on stdin)
  *
- * Installed as /etc/libvirt/hooks/{qemu,network}.d/vfwarden. A domain that
- * uses no VF of a PF in the policy costs one XML parse and nothing else, even
- * when the policy is broken. For a domain that does, a VF that cannot be
- * prepared as the policy says fails the start with one line on stderr, which
- * libvirt shows to the user.
+ * Installed as /etc/libvirt/hooks/{qemu,network}.d/vfwarden. A domain
+ * without "hostdev" in its XML, at any size, costs one read of stdin; one
+ * whose hostdevs are no SR-IOV VF (a GPU) one XML parse. For a domain with
+ * a VF, a VF that cannot be prepared as the policy says, a policy with
+ * errors or XML that cannot be read fails the start with one line on
+ * stderr, which libvirt shows to the user. Only the start is ever refused.
  */
 #include <errno.h>
 #include <string.h>
 
 #include "cli.h"
+#include "dl.h"
 #include "hook.h"
 #include "lock.h"
 
@@ -43,54 +45,75 @@ static void drain_stdin(void)
 		;
 }
 
-static int read_stdin(char **ret, size_t *len)
+/* What the hook read on stdin. */
+struct hook_stdin {
+	char *buf;    /* its first HOOK_XML_MAX bytes at most */
+	size_t len;
+	bool over;    /* there was more: buf is not the whole document */
+	bool hostdev; /* "hostdev" occurs anywhere in it */
+};
+
+#define WORD "hostdev"
+#define WORD_LEN (sizeof(WORD) - 1)
+
+/*
+ * Past HOOK_XML_MAX, the rest of stdin is not kept: each read is searched
+ * for "hostdev" with the previous read's last bytes in front (a word split
+ * by two reads is found) and copied to echo_fd, if >= 0, after x->buf.
+ * Memory stays bounded, whatever libvirt sends (a large <metadata> is legal).
+ */
+static int read_rest(struct hook_stdin *x, int echo_fd)
 {
-	size_t cap = 64 * 1024, n = 0;
-	char *buf = malloc(cap);
+	char chunk[WORD_LEN - 1 + 65536], *data = chunk + WORD_LEN - 1;
+	ssize_t r;
+	int q;
 
-	if (!buf)
-		return -ENOMEM;
+	memcpy(chunk, x->buf + x->len - (WORD_LEN - 1), WORD_LEN - 1);
 	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			char *nb;
-
-			if (cap >= HOOK_XML_MAX) {
-				char c;
-
-				/* Exactly HOOK_XML_MAX bytes is allowed: only one more is too many. */
-				while ((r = read(STDIN_FILENO, &c, 1)) < 0 && errno == EINTR)
-					;
-				if (r == 0)
-					break;
-				drain_stdin();
-				free(buf);
-				return -EFBIG;
-			}
-			cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		r = read(STDIN_FILENO, buf + n, cap - n);
+		r = read(STDIN_FILENO, data, sizeof(chunk) - (WORD_LEN - 1));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0) {
-			r = -errno;
-			free(buf);
-			return (int)r;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+		if (r <= 0)
+			return r < 0 ? -errno : 0;
+		if (!x->over && echo_fd >= 0 && (q = write_all(echo_fd, x->buf, x->len)) < 0)
+			return q;
+		x->over = true;
+		if (!x->hostdev && memmem(chunk, WORD_LEN - 1 + (size_t)r, WORD, WORD_LEN))
+			x->hostdev = true;
+		if (echo_fd >= 0 && (q = write_all(echo_fd, data, (size_t)r)) < 0)
+			return q;
+		memmove(chunk, chunk + r, WORD_LEN - 1);
 	}
-	*ret = buf;
-	*len = n;
-	return 0;
+}
+
+/*
+ * stdin to EOF; the caller frees x->buf also on error. The buffer is
+ * allocated at its full size once: pages never written cost no memory.
+ */
+static int read_stdin(struct hook_stdin *x, int echo_fd)
+{
+	int r = 0;
+
+	memset(x, 0, sizeof(*x));
+	if (!(x->buf = malloc(HOOK_XML_MAX)))
+		return -ENOMEM;
+	/* Exactly HOOK_XML_MAX bytes is whole: only one more is too many. */
+	while (x->len < HOOK_XML_MAX) {
+		ssize_t n = read(STDIN_FILENO, x->buf + x->len, HOOK_XML_MAX - x->len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		x->len += (size_t)n;
+	}
+	if (x->len == HOOK_XML_MAX)
+		r = read_rest(x, echo_fd);
+	if (memmem(x->buf, x->len, WORD, WORD_LEN))
+		x->hostdev = true;
+	return r;
 }
 
 enum hook_mode {
@@ -103,6 +126,7 @@ struct hook_ctx {
 	const struct cli *cli;
 	struct policy p;
 	bool loaded, valid;
+	int load_err; /* cli_load_policy()'s, when !valid */
 	struct nlh *nl;
 	int lock_fd;
 	const char *owner;
@@ -113,8 +137,27 @@ static void hook_load_policy(struct hook_ctx *c)
 {
 	if (c->loaded)
 		return;
-	c->valid = cli_load_policy(c->cli, &c->p, true) == 0;
 	c->loaded = true;
+	/* No policy at all (nothing configured yet) manages nothing: not an error. */
+	if (c->cli->config && access(c->cli->config, F_OK) < 0 && errno == ENOENT) {
+		policy_init(&c->p);
+		c->valid = true;
+		return;
+	}
+	c->load_err = cli_load_policy(c->cli, &c->p, true);
+	c->valid = c->load_err == 0;
+}
+
+/* Why the policy is invalid, for one line: "FILE:LINE: message". */
+static const char *policy_why(const struct hook_ctx *c, char *buf, size_t size)
+{
+	const struct policy_error *e = c->p.n_errors ? &c->p.errors[0] : NULL;
+
+	if (e)
+		snprintf(buf, size, "%s:%u: %s", e->at.file, e->at.line, e->msg);
+	else
+		snprintf(buf, size, "cannot read it: %s", strerror(-c->load_err));
+	return buf;
 }
 
 /* Is the PF named by any [pf] section, even of a policy that has errors? */
@@ -208,11 +251,42 @@ static int apply_metadata(const struct hook_ctx *c, const struct hook_input *in,
 	return 0;
 }
 
+/*
+ * VF d of pf, and the policy has errors: -1 refuse the start (logged), 1
+ * drop d's record (a release), 0 leave it be. Fail closed at prepare: a
+ * policy with errors (a refused or unreadable file, a broken [pf] header, a
+ * bad device) may mean any PF, so even one it does not name is refused.
+ */
+static int vf_invalid_policy(const struct hook_ctx *c, const struct hook_dev *d,
+			     const struct pf_live *pf, enum hook_mode mode)
+{
+	bool named = policy_names_pf(&c->p, pf);
+	char why[400];
+
+	policy_why(c, why, sizeof(why));
+	if (mode == HOOK_RELEASE)
+		return named ? 1 : 0;
+	if (mode == HOOK_RECHECK) {
+		if (named)
+			log_warn("vfwarden: domain '%s': VF %s of a managed PF not checked, the policy is invalid: %s",
+				 c->owner, d->pci, why);
+		return 0;
+	}
+	if (named)
+		log_err("vfwarden: domain '%s': VF %s of a managed PF, but the policy is invalid: %s",
+			c->owner, d->pci, why);
+	else
+		log_err("vfwarden: domain '%s': VF %s may be managed, but the policy is invalid: %s",
+			c->owner, d->pci, why);
+	return -1;
+}
+
 /* 0 prepared, released or not ours; -1 refused (already logged). */
 static int vf_prepare(struct hook_ctx *c, const struct hook_input *in, const struct hook_dev *d,
 		      enum hook_mode mode)
 {
-	bool release = mode == HOOK_RELEASE, recheck = mode == HOOK_RECHECK;
+	bool prepare = mode == HOOK_PREPARE, release = mode == HOOK_RELEASE,
+	     recheck = mode == HOOK_RECHECK;
 	char pf_pci[PCI_ADDR_LEN];
 	struct pf_live pf = { 0 };
 	const struct pf_policy *pol = NULL;
@@ -231,19 +305,9 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_input *in, const str
 
 	hook_load_policy(c);
 	if (!c->valid) {
-		if (!policy_names_pf(&c->p, &pf))
-			goto out;
-		if (release)
+		ret = vf_invalid_policy(c, d, &pf, mode);
+		if (ret > 0)
 			goto out_record;
-		if (recheck) {
-			log_warn("vfwarden: domain '%s': VF %s of a managed PF not checked, the policy is invalid: %s:%u: %s",
-				 c->owner, d->pci, c->p.errors[0].at.file, c->p.errors[0].at.line,
-				 c->p.errors[0].msg);
-			goto out;
-		}
-		log_err("vfwarden: domain '%s': VF %s of a managed PF, but the policy is invalid: %s:%u: %s",
-			c->owner, d->pci, c->p.errors[0].at.file, c->p.errors[0].at.line, c->p.errors[0].msg);
-		ret = -1;
 		goto out;
 	}
 	for (unsigned i = 0; i < c->p.n_pfs && !pol; i++)
@@ -257,12 +321,12 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_input *in, const str
 		goto out_record;
 	}
 	if (take_lock(c) < 0) {
-		ret = mode == HOOK_PREPARE ? -1 : 0;
+		ret = prepare ? -1 : 0;
 		goto out;
 	}
 	if (!c->nl && (r = nlh_open(&c->nl)) < 0) {
 		log_err("vfwarden: cannot open rtnetlink: %s", strerror(-r));
-		ret = mode == HOOK_PREPARE ? -1 : 0;
+		ret = prepare ? -1 : 0;
 		goto out;
 	}
 
@@ -324,11 +388,11 @@ static int vf_prepare(struct hook_ctx *c, const struct hook_input *in, const str
 	if (r < 0) {
 		log_err("vfwarden: domain '%s': %s vf%u (%s): %s", c->owner, pol->label, idx, d->pci,
 			strerror(-r));
-		ret = mode == HOOK_PREPARE ? -1 : 0;
+		ret = prepare ? -1 : 0;
 		goto out;
 	}
 	/* A running domain is never stopped for drift: report_err() logged it. */
-	if (res.failures && mode == HOOK_PREPARE) {
+	if (res.failures && prepare) {
 		/* report_err() said which attribute, in the one line libvirt shows. */
 		ret = -1;
 		goto out;
@@ -387,12 +451,89 @@ out:
 	host_free(&h);
 }
 
+/*
+ * Could a domain whose XML we cannot read use a VF vfwarden manages? Not
+ * when nothing is configured (no policy, or one without [pf]) or no PF the
+ * policy names is on this host; when the policy has errors, not when no PF
+ * here has VFs. Otherwise, and when the host cannot be read, it could.
+ */
+static bool may_use_managed_vf(struct hook_ctx *c)
+{
+	struct host h = { 0 };
+	bool may = false;
+
+	hook_load_policy(c);
+	if (c->valid && c->p.n_pfs == 0)
+		return false;
+	if (host_scan(&h) < 0)
+		return true;
+	for (unsigned k = 0; k < h.n_pf && !may; k++) {
+		if (!c->valid)
+			may = h.pf[k].numvfs > 0;
+		for (unsigned i = 0; c->valid && i < c->p.n_pfs && !may; i++)
+			may = pf_match_policy(&h.pf[k], &c->p.pfs[i]);
+	}
+	host_free(&h);
+	return may;
+}
+
+/*
+ * The XML has a hostdev but cannot be read (over HOOK_XML_MAX, malformed, a
+ * DOCTYPE, no libxml2): which devices the domain uses is unknown. Fail
+ * closed at prepare when one could be a managed VF; else warn and let it be.
+ */
+static int xml_unreadable(struct hook_ctx *c, bool network, const char *name, int err,
+			  enum hook_mode mode)
+{
+	char why[64];
+
+	if (err == -EFBIG)
+		snprintf(why, sizeof(why), "over the %u MiB vfwarden parses", HOOK_XML_MAX >> 20);
+	else if (err == -EOPNOTSUPP)
+		snprintf(why, sizeof(why), "cannot load %s", dl_libxml2_soname);
+	else
+		snprintf(why, sizeof(why), "%s", strerror(-err));
+	if (mode == HOOK_PREPARE && may_use_managed_vf(c)) {
+		log_err("vfwarden: %s '%s': unreadable XML (%s): cannot tell whether it uses a VF vfwarden manages, refusing the start",
+			network ? "network" : "domain", name, why);
+		return EXIT_SYSTEM;
+	}
+	log_warn("vfwarden hook: unreadable XML for '%s' (%s), ignored", name, why);
+	return EXIT_OK;
+}
+
+/*
+ * migrate begin: an incoming migration may rewrite the XML on stdout; ours
+ * goes through unchanged, whatever its size (nothing on stdout also means
+ * "unchanged" to libvirt, but only before the first byte is out).
+ */
+static int migrate_passthrough(void)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct hook_stdin x;
+	int r = read_stdin(&x, STDOUT_FILENO);
+
+	buf = x.buf;
+	if (r < 0) {
+		drain_stdin();
+		if (x.over) {
+			log_err("vfwarden hook: cannot pass the XML through: %s", strerror(-r));
+			return EXIT_SYSTEM;
+		}
+		log_warn("vfwarden hook: cannot read the XML on stdin (%s): left as it is", strerror(-r));
+		return EXIT_OK;
+	}
+	if (!x.over && write_all(STDOUT_FILENO, x.buf, x.len) < 0)
+		return EXIT_SYSTEM;
+	return EXIT_OK;
+}
+
 static int run(const struct cli *cli, int argc, char **argv)
 {
 	struct hook_ctx c = { .cli = cli, .lock_fd = -1 };
-	struct hook_input in;
+	struct hook_input in = { 0 };
 	_cleanup_free_ char *xml = NULL;
-	size_t len = 0;
+	struct hook_stdin x;
 	bool prepare, release, recheck, network;
 	enum hook_mode mode;
 	const char *op, *subop;
@@ -420,17 +561,13 @@ static int run(const struct cli *cli, int argc, char **argv)
 	recheck = !network && (streq(op, "reconnect") || streq(op, "restore")) && streq(subop, "begin");
 	mode = prepare ? HOOK_PREPARE : release ? HOOK_RELEASE : HOOK_RECHECK;
 
+	if (!network && streq(op, "migrate"))
+		return migrate_passthrough();
 	/* Read stdin whole even when the event is not ours: libvirt is writing it. */
-	r = read_stdin(&xml, &len);
-	/* An incoming migration may rewrite the XML on stdout: ours goes through unchanged. */
-	if (!network && streq(op, "migrate")) {
-		/* Nothing on stdout also means "unchanged" to libvirt. */
-		if (r < 0) {
-			log_warn("vfwarden hook: cannot read the XML on stdin (%s): left as it is", strerror(-r));
-			return EXIT_OK;
-		}
-		return write_all(STDOUT_FILENO, xml, len) < 0 ? EXIT_SYSTEM : EXIT_OK;
-	}
+	r = read_stdin(&x, -1);
+	xml = x.buf;
+	if (r < 0)
+		drain_stdin();
 	if (!prepare && !release && !recheck)
 		return EXIT_OK;
 	if (r < 0) {
@@ -440,18 +577,23 @@ static int run(const struct cli *cli, int argc, char **argv)
 	/*
 	 * Every VF reaches us as <interface type='hostdev'>, <hostdev> or
 	 * <plug type='hostdev-pci'>, and libvirt writes these names plainly: XML
-	 * without the word has no VF, and needs neither libxml2 nor a parse.
+	 * without the word has no VF, at any size, and needs neither libxml2 nor
+	 * a parse. Only XML with the word is parsed, and only that has a limit.
 	 */
-	if (r == 0 && !memmem(xml, len, "hostdev", 7))
+	if (!x.hostdev)
 		return EXIT_OK;
-	r = network ? hook_parse_network(xml, len, &in) : hook_parse_domain(xml, len, &in);
+	if (x.over)
+		r = -EFBIG;
+	else if (network)
+		r = hook_parse_network(x.buf, x.len, &in);
+	else
+		r = hook_parse_domain(x.buf, x.len, &in);
 	if (r < 0) {
-		/* Without XML we cannot tell whether a managed VF is involved: let it be. */
-		log_warn("vfwarden hook: unreadable XML for '%s' (%s), ignored", argv[2], strerror(-r));
-		return EXIT_OK;
+		ret = xml_unreadable(&c, network, argv[2], r, mode);
+		goto out;
 	}
 	if (in.n == 0)
-		return EXIT_OK;
+		goto out;
 	if (!in.owner[0])
 		snprintf(in.owner, sizeof(in.owner), "%s", argv[2]);
 	c.owner = in.owner;
@@ -463,6 +605,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 			ret = EXIT_PARTIAL;
 			break;
 		}
+out:
+	hook_input_free(&in);
 	nlh_close(c.nl);
 	if (c.loaded)
 		policy_free(&c.p);

@@ -4,6 +4,8 @@
 #include <stddef.h>
 
 #include "dl.h"
+/* LIBXML2_SONAME, LIBKMOD_SONAME: what the build links -lxml2 and -lkmod to (Makefile). */
+#include "soname.h"
 
 __typeof__(xmlReadMemory) *sym_xmlReadMemory;
 __typeof__(xmlFreeDoc) *sym_xmlFreeDoc;
@@ -18,6 +20,8 @@ __typeof__(kmod_unref) *sym_kmod_unref;
 __typeof__(kmod_module_new_from_name) *sym_kmod_module_new_from_name;
 __typeof__(kmod_module_probe_insert_module) *sym_kmod_module_probe_insert_module;
 __typeof__(kmod_module_unref) *sym_kmod_module_unref;
+
+const char dl_libxml2_soname[] = LIBXML2_SONAME, dl_libkmod_soname[] = LIBKMOD_SONAME;
 
 struct dl_sym {
 	const char *name;
@@ -59,7 +63,7 @@ int dlopen_libxml2(void)
 		SYM(xmlNodeGetContent), SYM(xmlStrEqual), SYM(xmlFree),
 	};
 
-	return dl_open("libxml2.so.2", syms, sizeof(syms) / sizeof(syms[0]), &state);
+	return dl_open(dl_libxml2_soname, syms, sizeof(syms) / sizeof(syms[0]), &state);
 }
 
 int dlopen_libkmod(void)
@@ -73,5 +77,5 @@ int dlopen_libkmod(void)
 		SYM(kmod_module_unref),
 	};
 
-	return dl_open("libkmod.so.2", syms, sizeof(syms) / sizeof(syms[0]), &state);
+	return dl_open(dl_libkmod_soname, syms, sizeof(syms) / sizeof(syms[0]), &state);
 }

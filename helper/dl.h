@@ -26,6 +26,9 @@ extern __typeof__(kmod_module_new_from_name) *sym_kmod_module_new_from_name;
 extern __typeof__(kmod_module_probe_insert_module) *sym_kmod_module_probe_insert_module;
 extern __typeof__(kmod_module_unref) *sym_kmod_module_unref;
 
+/* The sonames they are opened by: those the build linked (Makefile, soname.h). */
+extern const char dl_libxml2_soname[], dl_libkmod_soname[];
+
 /* 0 once the library and every symbol above are there, else -EOPNOTSUPP. */
 int dlopen_libxml2(void);
 int dlopen_libkmod(void);

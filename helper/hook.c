@@ -22,12 +22,15 @@ static void xml_free(void *p)
 		(*sym_xmlFree)(p);
 }
 
-static xmlDocPtr parse(const char *xml, size_t len)
+/* NULL with *err: -EOPNOTSUPP no libxml2, -EFBIG too large, -EBADMSG not XML we read. */
+static xmlDocPtr parse(const char *xml, size_t len, int *err)
 {
 	xmlDocPtr doc;
 
-	if (len > HOOK_XML_MAX || dlopen_libxml2() < 0)
+	*err = len > HOOK_XML_MAX ? -EFBIG : dlopen_libxml2();
+	if (*err < 0)
 		return NULL;
+	*err = -EBADMSG;
 	doc = sym_xmlReadMemory(xml, (int)len, "hook.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
 				    XML_PARSE_NOCDATA);
@@ -121,8 +124,16 @@ static int add_dev(struct hook_input *in, const xmlNode *addr, const xmlNode *ma
 {
 	struct hook_dev *d;
 
-	if (in->n >= HOOK_VFS_MAX)
-		return -E2BIG;
+	/* As many as the domain has: the XML's size (HOOK_XML_MAX) bounds them. */
+	if (in->n == in->cap) {
+		unsigned cap = in->cap ? in->cap * 2 : 8;
+		struct hook_dev *n = realloc(in->dev, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		in->dev = n;
+		in->cap = cap;
+	}
 	d = &in->dev[in->n];
 	memset(d, 0, sizeof(*d));
 	if (pci_from_address(addr, d->pci) < 0)
@@ -228,13 +239,14 @@ static void read_metadata(const xmlNode *md, struct hook_input *in)
 
 int hook_parse_domain(const char *xml, size_t len, struct hook_input *in)
 {
-	xmlDocPtr doc = parse(xml, len);
+	int r;
+	xmlDocPtr doc = parse(xml, len, &r);
 	const xmlNode *root, *devs;
-	int r = 0;
 
 	memset(in, 0, sizeof(*in));
 	if (!doc)
-		return -EBADMSG;
+		return r;
+	r = 0;
 	root = sym_xmlDocGetRootElement(doc);
 	if (!root || !name_is(root, "domain")) {
 		sym_xmlFreeDoc(doc);
@@ -256,18 +268,28 @@ int hook_parse_domain(const char *xml, size_t len, struct hook_input *in)
 		}
 	}
 	sym_xmlFreeDoc(doc);
+	if (r < 0)
+		hook_input_free(in);
 	return r;
+}
+
+void hook_input_free(struct hook_input *in)
+{
+	free(in->dev);
+	in->dev = NULL;
+	in->n = in->cap = 0;
 }
 
 int hook_parse_network(const char *xml, size_t len, struct hook_input *in)
 {
-	xmlDocPtr doc = parse(xml, len);
+	int r;
+	xmlDocPtr doc = parse(xml, len, &r);
 	const xmlNode *root, *port, *plug;
-	int r = 0;
 
 	memset(in, 0, sizeof(*in));
 	if (!doc)
-		return -EBADMSG;
+		return r;
+	r = 0;
 	root = sym_xmlDocGetRootElement(doc);
 	port = root && name_is(root, "hookData") ? child(root, "networkport") : NULL;
 	if (!port) {
@@ -279,6 +301,8 @@ int hook_parse_network(const char *xml, size_t len, struct hook_input *in)
 	if (plug && attr_is(plug, "type", "hostdev-pci"))
 		r = add_dev(in, child(plug, "address"), port);
 	sym_xmlFreeDoc(doc);
+	if (r < 0)
+		hook_input_free(in);
 	return r;
 }
 

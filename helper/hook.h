@@ -3,9 +3,11 @@
 
 #include "converge.h"
 
-/* libvirt passes a domain or network-port XML: cap what we read of it. */
+/*
+ * libvirt passes a domain or network-port XML: cap what we parse of it. A
+ * larger one is only searched for "hostdev" (cmd-hook.c), never parsed.
+ */
 #define HOOK_XML_MAX (4u << 20)
-#define HOOK_VFS_MAX 64
 
 struct hook_dev {
 	char pci[PCI_ADDR_LEN];
@@ -33,17 +35,22 @@ struct hook_meta {
 
 struct hook_input {
 	char owner[128]; /* domain name */
-	struct hook_dev dev[HOOK_VFS_MAX];
-	unsigned n;
+	struct hook_dev *dev; /* n of them; hook_input_free() */
+	unsigned n, cap;
 	struct hook_meta meta[HOOK_META_MAX];
 	unsigned n_meta;
 	char meta_err[160]; /* a malformed vfwarden <metadata>: why, else "" */
 };
 
-/* <interface type='hostdev'> and <hostdev mode='subsystem' type='pci'> of a domain. */
+/*
+ * <interface type='hostdev'> and <hostdev mode='subsystem' type='pci'> of a
+ * domain. 0, or -EOPNOTSUPP (libxml2 cannot be loaded), -EBADMSG (not XML
+ * we read: malformed, a DOCTYPE), -EFBIG or -ENOMEM; in is then empty. hook_input_free() in either case.
+ */
 int hook_parse_domain(const char *xml, size_t len, struct hook_input *in);
 /* <networkport> with <plug type='hostdev-pci'> from a network hook. */
 int hook_parse_network(const char *xml, size_t len, struct hook_input *in);
+void hook_input_free(struct hook_input *in);
 
 /* /run/vfwarden/vf/<pci>: which domain holds the VF and what its XML set. */
 int hook_record_write(const char *pci, const char *owner, const struct hook_dev *d);

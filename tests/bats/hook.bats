@@ -315,7 +315,7 @@ EOF
 	[ ! -e "$NL/log" ]
 }
 
-@test "hook: a broken policy that names no PF of the domain does not block it" {
+@test "hook: a broken policy refuses prepare of a VF of a PF it does not name too (fail closed)" {
 	fake_pf 0000:02:00.0 enp2s0 7 1
 	fake_vfs 0000:02:00.0 1 none
 	fake_vf_state enp2s0 0
@@ -326,9 +326,15 @@ vfs = 2
 trust = maybe
 EOF
 	before=$(tree_sum)
-	run --separate-stderr hook prepare begin < <(domain_iface "$(vf_pci 0000:02:00.0 0)")
+	other=$(vf_pci 0000:02:00.0 0)
+	run --separate-stderr hook prepare begin < <(domain_iface "$other")
+	assert_failure 3
+	assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+	assert_stderr_line "vfwarden: domain 'vm1': VF $other may be managed, but the policy is invalid: $POLICY:4: invalid trust 'maybe' (on or off)"
+	[ "$(tree_sum)" = "$before" ]
+	# Stopping such a domain never fails.
+	run --separate-stderr hook release end < <(domain_iface "$other")
 	assert_success
-	assert_stderr_empty
 	[ "$(tree_sum)" = "$before" ]
 }
 
@@ -370,9 +376,13 @@ EOF
 	assert_equal "$(cat "$REC/$VF0")" "domain=old-domain"
 }
 
-@test "hook: malformed XML is ignored with a warning, no crash, nothing written" {
+@test "hook: malformed XML with a hostdev refuses prepare (fail closed), is ignored elsewhere, no crash, nothing written" {
 	before=$(tree_sum)
-	for op in "prepare begin" "release end"; do
+	run --separate-stderr hook prepare begin <<<'<domain><name>vm1</name><devices><hostdev'
+	assert_failure 4
+	assert_output ''
+	assert_stderr_line "vfwarden: domain 'vm1': unreadable XML (Bad message): cannot tell whether it uses a VF vfwarden manages, refusing the start"
+	for op in "release end" "stopped end" "reconnect begin"; do
 		run --separate-stderr hook $op <<<'<domain><name>vm1</name><devices><hostdev'
 		assert_success
 		assert_output ''
@@ -416,13 +426,16 @@ EOF
 </source></hostdev></devices></domain>"
 	before=$(tree_sum)
 	for doc in "$xml" "$internal"; do
-		for op in "prepare begin" "release end"; do
-			run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu vm1 $op - <<<"$doc"
-			assert_success
-			assert_output ''
-			assert_stderr_line "vfwarden hook: unreadable XML for 'vm1' (Bad message), ignored"
-			refute_stderr_contains "$secret"
-		done
+		run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu vm1 prepare begin - <<<"$doc"
+		assert_failure 4
+		assert_output ''
+		assert_stderr_line "vfwarden: domain 'vm1': unreadable XML (Bad message): cannot tell whether it uses a VF vfwarden manages, refusing the start"
+		refute_stderr_contains "$secret"
+		run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu vm1 release end - <<<"$doc"
+		assert_success
+		assert_output ''
+		assert_stderr_line "vfwarden hook: unreadable XML for 'vm1' (Bad message), ignored"
+		refute_stderr_contains "$secret"
 	done
 	[ "$(tree_sum)" = "$before" ]
 	[ ! -e "$NL/log" ]
@@ -447,7 +460,7 @@ EOF
 </source></hostdev></devices></domain>"
 	before=$(tree_sum)
 	run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu vm1 prepare begin - <<<"$xml"
-	assert_success
+	assert_failure 4
 	assert_stderr_contains 'unreadable XML'
 	[ "$(tree_sum)" = "$before" ]
 	[ ! -e "$NL/log" ]
@@ -464,12 +477,12 @@ EOF
 	assert_stderr_empty
 	[ "$(cat "$SYS/bus/pci/devices/$VF0/driver_override")" = vfio-pci ]
 	assert_equal "$(cat "$REC/$VF0")" "domain=vm1"
-	# One byte more is too much.
+	# One byte more is too much to parse, and it has a hostdev.
 	echo >>"$xml"
 	rm -f "$REC/$VF0"
 	run --separate-stderr hook prepare begin <"$xml"
 	assert_failure 4
-	assert_stderr_line 'vfwarden hook: cannot read the XML on stdin: File too large'
+	assert_stderr_line "vfwarden: domain 'vm1': unreadable XML (over the 4 MiB vfwarden parses): cannot tell whether it uses a VF vfwarden manages, refusing the start"
 	[ ! -e "$REC/$VF0" ]
 }
 
@@ -511,11 +524,14 @@ EOF
 		echo '</domain>'
 	} >"$big"
 	before=$(tree_sum)
-	for op in "start begin" "release end" "stopped end" "migrate begin"; do
+	for op in "start begin" "release end" "stopped end"; do
 		run --separate-stderr hook $op <"$big"
 		assert_success
 		assert_output ''
 	done
+	# migrate begin passes it through unchanged, whatever its size.
+	hook migrate begin <"$big" >"$BATS_TEST_TMPDIR/out"
+	cmp "$big" "$BATS_TEST_TMPDIR/out"
 	[ "$(tree_sum)" = "$before" ]
 	[ ! -e "$NL/log" ]
 	# prepare cannot tell which VFs the domain uses: it fails the start, saying why.
@@ -755,4 +771,206 @@ EOF
 	assert_failure
 	assert_stderr_line "vfwarden: domain 'vm1': VF $VF0 of a managed PF, but the policy is invalid: $POLICY:1: [pf uplink] has no 'vfs' (the number of VFs; vfs = 0 removes them)"
 	[ "$(tree_sum)" = "$before" ]
+}
+
+# big_domain FILE MIB [TAIL]: a domain of MIB MiB, most of it a <metadata>
+# blob of another application, with no hostdev; TAIL (XML) goes right
+# before </devices>, after the blob.
+big_domain() {
+	{
+		printf "<domain type='kvm'>\n  <name>big</name>\n  <metadata><app:blob xmlns:app='urn:x'>"
+		head -c $(($2 * 1024 * 1024)) /dev/zero | tr '\0' 'x'
+		printf "</app:blob></metadata>\n  <devices>\n"
+		printf "    <disk type='file' device='disk'><source file='/x.qcow2'/><target dev='vda' bus='virtio'/></disk>\n"
+		printf '%s\n' "${3:-}"
+		printf "  </devices>\n</domain>\n"
+	} >"$1"
+}
+
+# max_rss_kib CMD...: the peak resident set of CMD (stdin passed on), in KiB.
+max_rss_kib() {
+	/usr/bin/time -f %M -o "$BATS_TEST_TMPDIR/rss" "$@" >/dev/null 2>&1 || true
+	tail -n 1 "$BATS_TEST_TMPDIR/rss"
+}
+
+@test "hook: a 20 MiB domain without a VF starts: prepare begin exits 0 at once, in bounded memory" {
+	big=$BATS_TEST_TMPDIR/big.xml
+	big_domain "$big" 20
+	before=$(tree_sum)
+	for op in "prepare begin" "release end" "stopped end" "reconnect begin"; do
+		run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu big $op - <"$big"
+		assert_success
+		assert_output ''
+		assert_stderr_empty
+	done
+	# Even when the policy is refused: no VF, no question.
+	chmod o+w "$POLICY"
+	run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu big prepare begin - <"$big"
+	assert_success
+	assert_stderr_empty
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+	# Memory: at most the parse limit is kept, not the 20 MiB.
+	small=$(max_rss_kib "$VFWARDEN" -c "$POLICY" hook qemu plain prepare begin - < <(domain_plain))
+	large=$(max_rss_kib "$VFWARDEN" -c "$POLICY" hook qemu big prepare begin - <"$big")
+	echo "# peak RSS: $small KiB for a small domain, $large KiB for 20 MiB" >&3
+	[ $((large - small)) -lt $((12 * 1024)) ]
+}
+
+@test "hook: migrate begin passes a 20 MiB XML through unchanged" {
+	big=$BATS_TEST_TMPDIR/big.xml
+	big_domain "$big" 20 "<hostdev mode='subsystem' type='pci'><source><address domain='0x0000' bus='0x01' slot='0x10' function='0x0'/></source></hostdev>"
+	timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu big migrate begin - <"$big" >"$BATS_TEST_TMPDIR/out"
+	cmp "$big" "$BATS_TEST_TMPDIR/out"
+}
+
+@test "hook: over 4 MiB, a hostdev anywhere (split across two reads too) refuses prepare with one line; nothing managed here: it starts" {
+	big=$BATS_TEST_TMPDIR/big.xml
+	# The word straddles the 4 MiB boundary, then a 64 KiB read boundary.
+	for at in $((4 * 1024 * 1024 - 3)) $((4 * 1024 * 1024 + 65536 - 4)); do
+		head="<domain type='kvm'><name>big</name><metadata><app:blob xmlns:app='urn:x'>"
+		{
+			printf '%s' "$head"
+			head -c $((at - ${#head})) /dev/zero | tr '\0' 'x'
+			printf 'hostdev'
+			head -c $((8 * 1024 * 1024)) /dev/zero | tr '\0' 'x'
+			printf "</app:blob></metadata><devices/></domain>\n"
+		} >"$big"
+		[ "$(grep -bo hostdev "$big" | cut -d: -f1)" = "$at" ]
+		run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu big prepare begin - <"$big"
+		assert_failure 4
+		assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+		assert_stderr_line "vfwarden: domain 'big': unreadable XML (over the 4 MiB vfwarden parses): cannot tell whether it uses a VF vfwarden manages, refusing the start"
+	done
+	# Stopping it never fails.
+	run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu big release end - <"$big"
+	assert_success
+	# A policy that manages no PF of this host (or none at all): it starts.
+	policy <<'EOF'
+[pf other]
+device = enp9s0
+vfs = 2
+EOF
+	run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu big prepare begin - <"$big"
+	assert_success
+	assert_stderr_contains 'unreadable XML'
+	run --separate-stderr timeout 10 "$VFWARDEN" -c "$BATS_TEST_TMPDIR/no-such.conf" hook qemu big prepare begin - <"$big"
+	assert_success
+	[ ! -e "$NL/log" ]
+}
+
+@test "hook: a policy writable by others or with a broken section header refuses a VF domain with one line; a GPU or no hostdev starts" {
+	fake_pf 0000:05:00.0 - 0 0
+	chmod o+w "$POLICY"
+	before=$(tree_sum)
+	run --separate-stderr hook prepare begin < <(domain_iface "$VF0")
+	assert_failure 3
+	assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+	assert_stderr_line "vfwarden: domain 'vm1': VF $VF0 may be managed, but the policy is invalid: $POLICY:1: refusing policy file writable by everyone (mode 0646): chmod go-w"
+	[ ! -e "$REC/$VF0" ]
+	# A GPU (no physfn) and a domain without hostdev pass; release never fails.
+	run --separate-stderr hook prepare begin < <(domain_hostdev 0000:05:00.0)
+	assert_success
+	assert_stderr_empty
+	run --separate-stderr hook prepare begin < <(domain_plain)
+	assert_success
+	run --separate-stderr hook release end < <(domain_iface "$VF0")
+	assert_success
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+
+	policy <<'EOF'
+[pf uplink
+device = enp1s0
+vfs = 2
+EOF
+	run --separate-stderr hook prepare begin < <(domain_hostdev "$VF1")
+	assert_failure 3
+	assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+	assert_stderr_line "vfwarden: domain 'vm1': VF $VF1 may be managed, but the policy is invalid: $POLICY:1: malformed section header '[pf uplink'"
+	run --separate-stderr hook prepare begin < <(domain_hostdev 0000:05:00.0)
+	assert_success
+	assert_stderr_empty
+	[ ! -e "$NL/log" ]
+	[ ! -e "$REC/$VF1" ]
+}
+
+@test "hook: no policy at all, or one without [pf] (nothing configured), is not an error: a VF domain starts" {
+	before=$(tree_sum)
+	for conf in "$BATS_TEST_TMPDIR/no-such.conf" "$BATS_TEST_TMPDIR/empty.conf"; do
+		[ "$conf" = "$BATS_TEST_TMPDIR/no-such.conf" ] || policy "$conf" <<<'# nothing yet'
+		run --separate-stderr "$VFWARDEN" -c "$conf" hook qemu vm1 prepare begin - < <(domain_iface "$VF0")
+		assert_success
+		assert_stderr_empty
+		# Nor does unreadable XML block it then.
+		run --separate-stderr "$VFWARDEN" -c "$conf" hook qemu vm1 prepare begin - <<<'<domain><name>vm1</name><devices><hostdev'
+		assert_success
+		assert_stderr_contains 'unreadable XML'
+	done
+	[ "$(tree_sum)" = "$before" ]
+	[ ! -e "$NL/log" ]
+}
+
+@test "hook: a domain with 70 hostdevs is read whole: its VF among them is prepared" {
+	devs=
+	for i in $(seq 0 68); do
+		devs+="<hostdev mode='subsystem' type='pci'><source><address domain='0x0000' bus='0x40' slot='0x$(printf %02x $((i / 8)))' function='0x$((i % 8))'/></source></hostdev>"
+	done
+	devs+="<hostdev mode='subsystem' type='pci'><source><address domain='0x${VF1:0:4}' bus='0x${VF1:5:2}' slot='0x${VF1:8:2}' function='0x${VF1:11:1}'/></source></hostdev>"
+	run --separate-stderr hook prepare begin <<<"<domain type='kvm'><name>vm1</name><devices>$devs</devices></domain>"
+	assert_success
+	assert_stderr_empty
+	[ "$(cat "$SYS/bus/pci/devices/$VF1/driver_override")" = vfio-pci ]
+	assert_equal "$(cat "$REC/$VF1")" "domain=vm1"
+	grep -q '^vf1 .* vlan=100 ' "$NL/enp1s0"
+}
+
+@test "hook: libxml2 is dlopen()ed by the soname -lxml2 links, as is libkmod by -lkmod's; the package depends on their packages" {
+	command -v cc >/dev/null && command -v readelf >/dev/null || fail "needs cc and readelf"
+	command -v dpkg-shlibdeps >/dev/null || fail "needs dpkg-shlibdeps (make deps)"
+	probe=$(dirname "$VFWARDEN")/dlopen-probe
+	# What debian/rules gives dpkg-shlibdeps for Depends.
+	grep -q 'dh_shlibdeps -- -e$(VFW_B)/dlopen-probe' "$BATS_TEST_DIRNAME/../../debian/rules"
+	deps=$(cd "$BATS_TEST_DIRNAME/../.." && dpkg-shlibdeps -O -e"$probe" 2>/dev/null)
+	for lib in xml2 kmod; do
+		file=$(cc -print-file-name=lib$lib.so)
+		so=$(readelf -d "$file" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+		[ -n "$so" ]
+		run bash -c "strings '$VFWARDEN' | grep -x 'lib$lib\.so\..*'"
+		assert_output "$so"
+		pkg=$(dpkg -S "$(readlink -f "$file")" | grep -v -- '-dev' | head -n 1 | cut -d: -f1)
+		[ -n "$pkg" ] || pkg=$(dpkg -S "$(dirname "$(readlink -f "$file")")/$so" | head -n 1 | cut -d: -f1)
+		echo "# $lib: $so, package $pkg; $deps" >&3
+		[[ "$deps" == *"$pkg ("* ]]
+	done
+}
+
+@test "hook: a build against a libxml2.so.16 (libxml2 2.14) loads libxml2.so.16, and fails closed where it is missing" {
+	src=$BATS_TEST_DIRNAME/../..
+	[ -f "$src/Makefile" ] || fail "no source tree at $src"
+	t=$BATS_TEST_TMPDIR/x16
+	mkdir -p "$t/lib"
+	# A stand-in with libxml2 2.14's soname and the symbols vfwarden uses.
+	cat >"$t/fake.c" <<'EOF'
+void *xmlFree;
+void xmlReadMemory(void) {}
+void xmlFreeDoc(void) {}
+void xmlDocGetRootElement(void) {}
+void xmlGetProp(void) {}
+void xmlNodeGetContent(void) {}
+void xmlStrEqual(void) {}
+EOF
+	cc -shared -fPIC -o "$t/lib/libxml2.so" "$t/fake.c" -Wl,-soname,libxml2.so.16
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$src" --no-print-directory B="$t/b" LDFLAGS="-L$t/lib" "$t/b/vfwarden"
+	assert_success
+	run bash -c "strings '$t/b/vfwarden' | grep -x 'libxml2\.so\..*'"
+	assert_output libxml2.so.16
+	# The dependency the package gets is read from the same probe.
+	run bash -c "readelf -d '$t/b/dlopen-probe' | grep -o 'libxml2\.so\.[0-9]*'"
+	assert_output libxml2.so.16
+	# No libxml2.so.16 at run time: a VF domain cannot be read, so it is refused.
+	run --separate-stderr "$t/b/vfwarden" -c "$POLICY" hook qemu vm1 prepare begin - < <(domain_iface "$VF0")
+	assert_failure 4
+	assert_stderr_line "vfwarden: domain 'vm1': unreadable XML (cannot load libxml2.so.16): cannot tell whether it uses a VF vfwarden manages, refusing the start"
+	[ ! -e "$REC/$VF0" ]
 }

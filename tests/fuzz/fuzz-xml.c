@@ -14,9 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < in.n; i++)
 		if (!pci_addr_valid(in.dev[i].pci))
 			__builtin_trap();
+	hook_input_free(&in);
 	hook_parse_network((const char *)data, size, &in);
 	for (unsigned i = 0; i < in.n; i++)
 		if (!pci_addr_valid(in.dev[i].pci))
 			__builtin_trap();
+	hook_input_free(&in);
 	return 0;
 }

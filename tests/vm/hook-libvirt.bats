@@ -289,3 +289,63 @@ EOF
 	[ "$ms_true" -gt 0 ]
 	[ "$(readlink "$hook")" = "$target" ]
 }
+
+@test "a domain with a 20 MiB <metadata> and no VF starts; its XML reaches the hook whole" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 1
+EOF
+	"$VFWARDEN" apply
+	# Over RPC a domain XML is at most 4 MiB (REMOTE_STRING_MAX): libvirtd
+	# reads this one from its config directory when it starts. Twenty text
+	# nodes of 1 MiB: libxml2 refuses one of 10 MB without XML_PARSE_HUGE.
+	chunk=$(head -c $((1024 * 1024)) /dev/zero | tr '\0' 'x')
+	{
+		echo "<domain type='qemu'><name>bigmeta</name><uuid>4f1c2d3e-5a6b-4c7d-8e9f-0a1b2c3d4e5f</uuid>"
+		echo "<metadata><app:blob xmlns:app='urn:example:big'>"
+		for _ in $(seq 20); do echo "<app:c>$chunk</app:c>"; done
+		echo "</app:blob></metadata>"
+		echo "<memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+		echo "<os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/></features><devices></devices></domain>"
+	} > /etc/libvirt/qemu/bigmeta.xml
+	restart_libvirtd
+	run virsh -q start bigmeta
+	assert_success
+	run virsh -q domstate bigmeta
+	assert_output running
+	# libvirt really holds (and so hands the hook) more than 20 MiB.
+	[ "$(stat -c %s /run/libvirt/qemu/bigmeta.xml)" -gt $((20 * 1024 * 1024)) ]
+	run virsh -q destroy bigmeta
+	assert_success
+}
+
+@test "a VF domain with a policy writable by others does not start: virsh shows vfwarden's one line" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 1
+EOF
+	"$VFWARDEN" apply
+	vf=$(vf_pci "$PF0_PCI" 0)
+	domain refused "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 0)</source></hostdev>"
+	domain plain ""
+	chmod o+w "$POLICY"
+	run virsh -q start refused
+	assert_failure
+	assert_output --partial "vfwarden: domain 'refused': VF $vf may be managed, but the policy is invalid: $POLICY:1: refusing policy file writable by everyone (mode 0646): chmod go-w"
+	run virsh -q domstate refused
+	assert_output "shut off"
+	[ ! -e "/run/vfwarden/vf/$vf" ]
+	# A domain without a VF is not blocked by it.
+	run virsh -q start plain
+	assert_success
+	virsh -q destroy plain
+	# Fixed, the same domain starts.
+	chmod o-w "$POLICY"
+	run virsh -q start refused
+	assert_success
+	assert_equal "$(vf_driver "$PF0_PCI" 0)" vfio-pci
+	run virsh -q destroy refused
+	assert_success
+}
