@@ -285,7 +285,7 @@ assert pf["vfs"][0]["driver"] == "vfio-pci"
 # when something probes it. What is wrong is added to $vfd_failed, by step,
 # so that one run names every transition that fails.
 _vfd_step() {
-	local name=$1 vfs=$2 i d want got bad= ap=1
+	local name=$1 vfs=$2 i d want got bad='' ap=1
 	shift 2
 	{
 		printf '[pf a]\ndevice = %s\nvfs = %s\n' "$PF0" "$vfs"
@@ -297,7 +297,7 @@ _vfd_step() {
 	[ "$status" = 0 ] || bad+=" exit $status (${output//$'\n'/ | })"
 	[ "$(numvfs "$PF0_PCI")" = "$vfs" ] || bad+=" numvfs $(numvfs "$PF0_PCI")"
 	for ((i = 0; i < vfs; i++)); do
-		d=${@:i+1:1}
+		d=${*:i+1:1}
 		want=$d
 		[ "$d" = kernel ] && want=igbvf || ap=0
 		got=$(vf_driver "$PF0_PCI" $i)
@@ -332,7 +332,7 @@ _vfd_step() {
 }
 
 @test "vf-driver: every transition within a mixed policy (autoprobe 0), with and without a count change" {
-	local s=$SECONDS
+	local s=$SECONDS vf
 	vfd_failed=
 	_vfd_step "fresh v,k,n" 3 vfio-pci kernel none
 	# vf0 v>k, vf1 k>n, vf2 n>v; then back: vf0 k>v, vf1 n>k, vf2 v>n
@@ -340,6 +340,11 @@ _vfd_step() {
 	_vfd_step "k,n,v->v,k,n" 3 vfio-pci kernel none
 	_vfd_step "v,k,n->k,n,v, vfs 3->4" 4 kernel none vfio-pci kernel
 	_vfd_step "k,n,v,k->n,v,k, vfs 4->3" 3 none vfio-pci kernel
+	# with autoprobe 0, the kernel VF comes back to igbvf when probed again
+	vf=$(vf_pci "$PF0_PCI" 2)
+	echo "$vf" 2>/dev/null > /sys/bus/pci/drivers/igbvf/unbind || true
+	echo "$vf" > /sys/bus/pci/drivers_probe || true
+	[ "$(vf_driver "$PF0_PCI" 2)" = igbvf ] || vfd_failed+="vf2 not probed again: $(vf_driver "$PF0_PCI" 2)"$'\n'
 	echo "# $((SECONDS - s)) s" >&3
 	[ -z "$vfd_failed" ] || fail "failed transitions:"$'\n'"$vfd_failed"
 }
