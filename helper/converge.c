@@ -85,6 +85,61 @@ static int set_attr(struct nlh *nl, struct pf_live *pf, const struct action *a, 
 	}
 }
 
+/*
+ * vf-driver = kernel, or a rebind. The kernel probes a VF only when its
+ * PF's autoprobe is on or its driver_override names a driver, and then only
+ * the driver named (drivers/pci/pci-driver.c): with autoprobe on, clearing
+ * the override lets the kernel pick the VF's driver by its IDs. With
+ * autoprobe off (VFs of the policy on vfio-pci or none) the driver has to
+ * be named: the one the VF is bound to (a rebind), else the one the kernel
+ * picks in one probe with autoprobe on for a moment. That probe is of this
+ * VF only, and the others are kept by their overrides (vfio-pci, none).
+ * The name is left in driver_override so that a later probe (igbvf
+ * reloaded) binds it again while autoprobe is off.
+ */
+static int bind_kernel(struct pf_live *pf, const struct vf_live *vf)
+{
+	char now[32];
+	int r, off;
+
+	if (pf->autoprobe != 0)
+		return vf_bind(vf, "");
+	if (vf->driver[0] && !streq(vf->driver, "vfio-pci"))
+		return vf_bind(vf, vf->driver);
+	if ((r = pf_write_autoprobe(pf, true)) < 0)
+		return r;
+	r = vf_bind(vf, "");
+	off = pf_write_autoprobe(pf, false);
+	if (r < 0 || off < 0)
+		return r < 0 ? r : off;
+	vf_read_driver(vf, now, sizeof(now));
+	/* (A fake tree under test binds nothing: its VF keeps the old link.) */
+	return now[0] && !streq(now, "vfio-pci") ? vf_set_override(vf, now) : 0;
+}
+
+static int bind_driver(struct pf_live *pf, const struct action *a, struct run_state *st)
+{
+	const struct vf_live *vf = &pf->vf[a->vf];
+	int r;
+
+	if (a->type == ACT_VF_REBIND) {
+		settle(pf, st, false);
+		return bind_kernel(pf, vf);
+	}
+	switch ((enum vf_driver)a->v1) {
+	case VF_DRIVER_VFIO:
+		if ((r = vfio_pci_load()) < 0)
+			return r;
+		return vf_bind(vf, "vfio-pci");
+	case VF_DRIVER_KERNEL:
+		settle(pf, st, false);
+		return bind_kernel(pf, vf);
+	case VF_DRIVER_NONE:
+		return vf_keep_unbound(vf);
+	}
+	return -EINVAL;
+}
+
 static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a, struct run_state *st)
 {
 	int r;
@@ -95,7 +150,9 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 		st->waited = false;
 		return nlh_set_up(nl, pf);
 	case ACT_AUTOPROBE:
-		return pf_write_autoprobe(pf, a->v1);
+		if ((r = pf_write_autoprobe(pf, a->v1)) == 0)
+			pf->autoprobe = (int)a->v1;
+		return r;
 	case ACT_NUMVFS:
 		st->reset = true;
 		st->waited = false;
@@ -106,21 +163,8 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 	case ACT_VF_ATTR:
 		return set_attr(nl, pf, a, st);
 	case ACT_VF_DRIVER:
-		switch ((enum vf_driver)a->v1) {
-		case VF_DRIVER_VFIO:
-			if ((r = vfio_pci_load()) < 0)
-				return r;
-			return vf_bind(&pf->vf[a->vf], "vfio-pci");
-		case VF_DRIVER_KERNEL:
-			settle(pf, st, false);
-			return vf_bind(&pf->vf[a->vf], "");
-		case VF_DRIVER_NONE:
-			return vf_unbind(&pf->vf[a->vf]);
-		}
-		return -EINVAL;
 	case ACT_VF_REBIND:
-		settle(pf, st, false);
-		return vf_bind(&pf->vf[a->vf], "");
+		return bind_driver(pf, a, st);
 	}
 	return -EINVAL;
 }

@@ -73,8 +73,14 @@ int pf_match_policy(const struct pf_live *pf, const struct pf_policy *pol);
 
 int pf_write_numvfs(const struct pf_live *pf, unsigned n);
 int pf_write_autoprobe(const struct pf_live *pf, bool on);
+/* The driver_override that keeps a VF on vf-driver = none unbound: no driver has this name. */
+#define VF_OVERRIDE_NONE "none"
 int vf_bind(const struct vf_live *vf, const char *driver);
 int vf_unbind(const struct vf_live *vf);
+int vf_keep_unbound(const struct vf_live *vf);
+/* driver "" or NULL clears it. */
+int vf_set_override(const struct vf_live *vf, const char *driver);
+void vf_read_driver(const struct vf_live *vf, char *buf, size_t size);
 int vfio_pci_load(void);
 bool vfio_pci_loaded(void);
 int pf_read_carrier(const struct pf_live *pf, bool *carrier);

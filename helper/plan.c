@@ -82,6 +82,20 @@ int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 		strcpy(a->from, "down");
 		strcpy(a->to, "up");
 	}
+	/*
+	 * With autoprobe 0 the kernel binds no VF by itself (none are created
+	 * with a host netdev for a moment before they go to vfio-pci, and a VF
+	 * on none stays unbound); 1 only when every VF is on the kernel driver.
+	 * Set whether or not the count changes: a vf-driver change alone
+	 * needs it too.
+	 */
+	if (pol->vfs && live->autoprobe >= 0 && live->autoprobe != (int)all_kernel(pol)) {
+		if (!(a = plan_add(pl, ACT_AUTOPROBE, 0)))
+			return -ENOMEM;
+		a->v1 = all_kernel(pol);
+		snprintf(a->from, sizeof(a->from), "%d", live->autoprobe);
+		snprintf(a->to, sizeof(a->to), "%u", a->v1);
+	}
 	if (live->numvfs == pol->vfs)
 		return 0;
 
@@ -102,13 +116,6 @@ int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 				 i, vf->pci, vf->host_use, live->numvfs, pol->vfs);
 		pl->n = 0;
 		return 0;
-	}
-	if (pol->vfs && live->autoprobe >= 0 && live->autoprobe != (int)all_kernel(pol)) {
-		if (!(a = plan_add(pl, ACT_AUTOPROBE, 0)))
-			return -ENOMEM;
-		a->v1 = all_kernel(pol);
-		snprintf(a->from, sizeof(a->from), "%d", live->autoprobe);
-		snprintf(a->to, sizeof(a->to), "%u", a->v1);
 	}
 	if (!(a = plan_add(pl, ACT_NUMVFS, 0)))
 		return -ENOMEM;
@@ -154,9 +161,12 @@ static bool driver_ok(enum vf_driver d, const struct vf_live *l)
 	case VF_DRIVER_VFIO:
 		return streq(l->driver, "vfio-pci");
 	case VF_DRIVER_KERNEL:
-		return l->driver[0] && !streq(l->driver, "vfio-pci") && !l->override[0];
+		/* An override naming another driver would take the VF at its next probe. */
+		return l->driver[0] && !streq(l->driver, "vfio-pci") &&
+		       (!l->override[0] || streq(l->override, l->driver));
 	case VF_DRIVER_NONE:
-		return !l->driver[0];
+		/* Without an override, autoprobe 0 (which none implies) keeps it unbound. */
+		return !l->driver[0] && (!l->override[0] || streq(l->override, VF_OVERRIDE_NONE));
 	}
 	return false;
 }
@@ -298,6 +308,34 @@ bool action_holds(const struct action *a, const struct vf_live *l)
 	}
 }
 
+/* The VF's driver when it drifted, or a rebind that shows a new MAC. */
+static int plan_driver(struct plan *pl, const struct vf_conf *c, const struct vf_live *l,
+		       const struct vf_live *want, uint32_t d)
+{
+	const char *drv = l->driver[0] ? l->driver : "none";
+	struct action *a;
+
+	if (d & (1u << KEY_VF_DRIVER)) {
+		if (!(a = plan_add(pl, ACT_VF_DRIVER, want->idx)))
+			return -ENOMEM;
+		a->v1 = c->driver;
+		/* An override that decides the next probe is part of what is there now. */
+		if (l->override[0] && !streq(l->override, l->driver) &&
+		    !(!l->driver[0] && streq(l->override, VF_OVERRIDE_NONE)))
+			snprintf(a->from, sizeof(a->from), "%.15s (override %.12s)", drv, l->override);
+		else
+			snprintf(a->from, sizeof(a->from), "%s", drv);
+		snprintf(a->to, sizeof(a->to), "%s", want->driver);
+	} else if ((d & (1u << KEY_MAC)) && c->driver == VF_DRIVER_KERNEL && l->driver[0]) {
+		/* igbvf reads its MAC at probe only: rebind so the netdev shows the new one. */
+		if (!(a = plan_add(pl, ACT_VF_REBIND, want->idx)))
+			return -ENOMEM;
+		snprintf(a->from, sizeof(a->from), "%s", l->driver);
+		snprintf(a->to, sizeof(a->to), "%s", l->driver);
+	}
+	return 0;
+}
+
 int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct plan *pl)
 {
 	static const enum vf_key order[] = {
@@ -326,23 +364,8 @@ int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct 
 		for (size_t k = 0; k < ELEMENTSOF(order); k++)
 			if ((d & (1u << order[k])) && (r = plan_attr(pl, &want, l, order[k])) < 0)
 				return r;
-		if (d & (1u << KEY_VF_DRIVER)) {
-			struct action *a = plan_add(pl, ACT_VF_DRIVER, i);
-
-			if (!a)
-				return -ENOMEM;
-			a->v1 = pol->vf[i].driver;
-			snprintf(a->from, sizeof(a->from), "%s", l->driver[0] ? l->driver : "none");
-			snprintf(a->to, sizeof(a->to), "%s", want.driver);
-		} else if ((d & (1u << KEY_MAC)) && pol->vf[i].driver == VF_DRIVER_KERNEL && l->driver[0]) {
-			/* igbvf reads its MAC at probe only: rebind so the netdev shows the new one. */
-			struct action *a = plan_add(pl, ACT_VF_REBIND, i);
-
-			if (!a)
-				return -ENOMEM;
-			snprintf(a->from, sizeof(a->from), "%s", l->driver);
-			snprintf(a->to, sizeof(a->to), "%s", l->driver);
-		}
+		if ((r = plan_driver(pl, &pol->vf[i], l, &want, d)) < 0)
+			return r;
 	}
 	return 0;
 }

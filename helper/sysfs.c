@@ -390,8 +390,29 @@ int vf_unbind(const struct vf_live *vf)
 }
 
 /*
- * driver "vfio-pci": bind to it through driver_override; "" or NULL: clear
- * the override and let the kernel pick the VF's own driver (igbvf, iavf, ...).
+ * driver_override, as drivers/pci/pci-sysfs.c and pci-driver.c use it: a
+ * name there lets only the driver of that name bind (any other name, as
+ * "none", lets none bind), and an empty write ("\n") clears it. The kernel
+ * probes a VF only when its PF's sriov_drivers_autoprobe is 1 or the VF's
+ * driver_override is set (pci_device_can_probe()).
+ */
+int vf_set_override(const struct vf_live *vf, const char *driver)
+{
+	char p[PATH_MAX];
+	int r = dev_path(p, sizeof(p), vf->pci, "driver_override");
+
+	return r < 0 ? r : write_string_file(p, driver && *driver ? driver : "\n");
+}
+
+void vf_read_driver(const struct vf_live *vf, char *buf, size_t size)
+{
+	read_driver(vf->pci, buf, size);
+}
+
+/*
+ * driver "vfio-pci" (or any name): bind to it through driver_override; ""
+ * or NULL: clear the override and let the kernel pick the VF's own driver
+ * (igbvf, iavf, ...), which it does only with the PF's autoprobe on.
  */
 int vf_bind(const struct vf_live *vf, const char *driver)
 {
@@ -400,10 +421,7 @@ int vf_bind(const struct vf_live *vf, const char *driver)
 
 	if ((r = vf_unbind(vf)) < 0)
 		return r;
-	if ((r = dev_path(p, sizeof(p), vf->pci, "driver_override")) < 0)
-		return r;
-	/* An empty write ("\n") clears driver_override. */
-	if ((r = write_string_file(p, driver && *driver ? driver : "\n")) < 0)
+	if ((r = vf_set_override(vf, driver)) < 0)
 		return r;
 	if ((r = path_join(p, sizeof(p), "%s/bus/pci/drivers_probe", roots.sys)) < 0)
 		return r;
@@ -413,9 +431,24 @@ int vf_bind(const struct vf_live *vf, const char *driver)
 	read_driver(vf->pci, now, sizeof(now));
 	if (driver && *driver && !streq(now, driver))
 		return r < 0 ? r : -ENODEV;
-	if ((!driver || !*driver) && !now[0])
+	/* vfio-pci given the VF's IDs (ids=, new_id) is not the VF's own driver. */
+	if ((!driver || !*driver) && (!now[0] || streq(now, "vfio-pci")))
 		return r < 0 ? r : -ENODEV;
 	return 0;
+}
+
+/*
+ * vf-driver = none: unbound, and kept so. "none" names no driver, so that
+ * no later probe (a drivers_probe write, a driver loaded, autoprobe turned
+ * on) binds the VF again; the kernel's ABI document for driver_override
+ * gives this use. The override goes first: unbinding probes nothing, but
+ * a probe between the two writes would find the old override.
+ */
+int vf_keep_unbound(const struct vf_live *vf)
+{
+	int r = vf_set_override(vf, VF_OVERRIDE_NONE);
+
+	return r < 0 ? r : vf_unbind(vf);
 }
 
 bool vfio_pci_loaded(void)

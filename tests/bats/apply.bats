@@ -105,7 +105,7 @@ enp1s0 vf1 max-tx-rate 1000"
 vf1 mac=02:11:22:33:44:55 vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=0 link=0 max=1000 min=0 rss=0"
 	# VF count and drivers already matched: no sysfs write.
 	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
-	[ "$(sysfs bus/pci/devices/$PF/sriov_drivers_autoprobe)" = 1 ]
+	[ "$(sysfs bus/pci/devices/$PF/sriov_drivers_autoprobe)" = 0 ]
 	[ ! -s "$SYS/bus/pci/drivers_probe" ]
 }
 
@@ -238,6 +238,7 @@ EOF
 @test "apply: an unbound VF is bound to vfio-pci through driver_override" {
 	fake_pf $PF enp1s0 7 1
 	fake_vf $PF 0 "$VF0" none 30
+	echo 0 >"$DEV/sriov_drivers_autoprobe"
 	fake_vf_state enp1s0 0 mac=02:00:00:00:00:10
 	policy <<'EOF'
 [pf uplink]
@@ -734,4 +735,57 @@ EOF2
 	assert_success
 	assert_line 'uplink: vfs 2 -> 1'
 	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 1 ]
+}
+
+# vf-driver transitions without a count change (issue 15, item 11): the
+# fake binds nothing, so this checks the sysfs writes; tests/vm/apply-igb.bats
+# checks the drivers the kernel binds.
+@test "apply: vf-driver changes without a count change set autoprobe and driver_override" {
+	fake_pf $PF enp1s0 7 2
+	fake_vfs $PF 2 vfio-pci
+	echo 0 >"$DEV/sriov_drivers_autoprobe"
+	fake_vf_state enp1s0 0
+	fake_vf_state enp1s0 1
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+mac = none
+vf-driver = kernel
+EOF
+	# vfio-pci -> kernel: autoprobe on first, then the overrides cleared
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run
+	assert_success
+	assert_line --index 0 'uplink: sriov_drivers_autoprobe 0 -> 1'
+	assert_line --index 1 'uplink vf0: vf-driver vfio-pci -> kernel'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_drivers_autoprobe)" = 0 ]
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line --index 0 'uplink: sriov_drivers_autoprobe 0 -> 1'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_drivers_autoprobe)" = 1 ]
+	[ "$(cat "$DEV/../$VF0/driver_override")" = "" ]
+	[ "$(cat "$DEV/../$VF1/driver_override")" = "" ]
+
+	# kernel -> none: autoprobe off, and "none" in driver_override, which no
+	# driver matches, so that no later probe binds the VF
+	fake_vfs $PF 2 igbvf
+	sed -i 's/vf-driver = kernel/vf-driver = none/' "$POLICY"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line --index 0 'uplink: sriov_drivers_autoprobe 1 -> 0'
+	assert_line --index 1 'uplink vf0: vf-driver igbvf -> none'
+	[ "$(sysfs bus/pci/devices/$PF/sriov_drivers_autoprobe)" = 0 ]
+	[ "$(cat "$DEV/../$VF0/driver_override")" = none ]
+	[ "$(cat "$SYS/bus/pci/drivers/igbvf/unbind")" = "$VF1" ]
+
+	# an unbound VF whose override would bind vfio-pci at the next probe is not "none"
+	fake_vfs $PF 2 none
+	echo vfio-pci >"$DEV/../$VF1/driver_override"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output - <<'EOF'
+uplink vf1: vf-driver none (override vfio-pci) -> none
+1 change made
+EOF
+	[ "$(cat "$DEV/../$VF1/driver_override")" = none ]
 }

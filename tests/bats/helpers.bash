@@ -244,6 +244,8 @@ EOF
 host_two_vfio_vfs() {
 	fake_pf 0000:01:00.0 enp1s0 7 2
 	fake_vfs 0000:01:00.0 2 vfio-pci
+	# as vfwarden leaves VFs on vfio-pci: the kernel probes none by itself
+	echo 0 >"$SYS/bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe"
 	fake_vf_state enp1s0 0
 	fake_vf_state enp1s0 1
 }

@@ -9,6 +9,7 @@ setup() {
 	vfw_setup
 	fake_pf 0000:01:00.0 enp1s0 7 2
 	fake_vfs 0000:01:00.0 2 vfio-pci
+	echo 0 >"$SYS/bus/pci/devices/0000:01:00.0/sriov_drivers_autoprobe"
 	fake_pf 0000:02:00.0 enp2s0 4 0
 	policy <<'EOF'
 [pf uplink]

@@ -395,7 +395,7 @@ static void test_driver(void)
 	snprintf(vfs[1].driver, sizeof(vfs[1].driver), "ixgbevf");
 	snprintf(vfs[1].override, sizeof(vfs[1].override), "vfio-pci");
 	vfs_plan("kernel: vfio-pci bound or override set is drift", pol, &pf,
-		 "vf1 driver ixgbevf->kernel=1; vf2 driver vfio-pci->kernel=1");
+		 "vf1 driver ixgbevf (override vfio-pci)->kernel=1; vf2 driver vfio-pci->kernel=1");
 	vfs[1].override[0] = vfs[2].driver[0] = '\0';
 	snprintf(vfs[2].driver, sizeof(vfs[2].driver), "iavf");
 	vfs_plan("kernel: any kernel driver", pol, &pf, "");
@@ -423,6 +423,86 @@ static void test_driver(void)
 	snprintf(vfs[0].driver, sizeof(vfs[0].driver), "vfio-pci");
 	snprintf(want, sizeof(want), "vf1 mac %s", format_mac(mac, m));
 	vfs_plan("vfio-pci, mac change: no rebind", pol, &pf, want);
+}
+
+/*
+ * Every vf-driver transition (issue 15, item 11): the autoprobe the policy
+ * implies is planned with or without a count change, and each VF as
+ * vfwarden leaves it (or the kernel creates it) is judged by its driver
+ * and by the driver_override that decides its next probe.
+ */
+static void test_transitions(void)
+{
+	static const char *const pols[] = {
+		[VF_DRIVER_VFIO] = "vfio-pci", [VF_DRIVER_KERNEL] = "kernel", [VF_DRIVER_NONE] = "none",
+	};
+	static const struct {
+		const char *what, *driver, *override;
+		enum vf_driver is;
+		int autoprobe; /* as the policy it was converged to left it */
+	} from[] = {
+		{ "vfio-pci", "vfio-pci", "vfio-pci", VF_DRIVER_VFIO, 0 },
+		{ "kernel, autoprobe on", "igbvf", "", VF_DRIVER_KERNEL, 1 },
+		{ "kernel, pinned under autoprobe off", "igbvf", "igbvf", VF_DRIVER_KERNEL, 0 },
+		{ "none", "", "none", VF_DRIVER_NONE, 0 },
+		{ "none, as created with autoprobe off", "", "", VF_DRIVER_NONE, 0 },
+	};
+	char text[128], what[160], want[128];
+	struct pf_live pf;
+
+	for (size_t f = 0; f < ELEMENTSOF(from); f++)
+		for (unsigned to = 0; to < ELEMENTSOF(pols); to++) {
+			int ap = to == VF_DRIVER_KERNEL;
+
+			snprintf(text, sizeof(text), "[pf a]\ndevice = eth0\nvfs = 1\nvf-driver = %s\n", pols[to]);
+			const struct pf_policy *pol = policy(text);
+
+			live_init(&pf, 1);
+			pf.autoprobe = from[f].autoprobe;
+			snprintf(vfs[0].driver, sizeof(vfs[0].driver), "%s", from[f].driver);
+			snprintf(vfs[0].override, sizeof(vfs[0].override), "%s", from[f].override);
+			snprintf(what, sizeof(what), "%s -> %s, 1 VF: autoprobe", from[f].what, pols[to]);
+			if (pf.autoprobe != ap)
+				snprintf(want, sizeof(want), "autoprobe %d->%d=%d", pf.autoprobe, ap, ap);
+			else
+				want[0] = '\0';
+			count_plan(what, pol, &pf, false, 0, want);
+			snprintf(what, sizeof(what), "%s -> %s, 1 VF: driver", from[f].what, pols[to]);
+			if (from[f].is != (enum vf_driver)to)
+				snprintf(want, sizeof(want), "vf0 driver %s->%s=%u",
+					 from[f].driver[0] ? from[f].driver : "none", pols[to], to);
+			else
+				want[0] = '\0';
+			vfs_plan(what, pol, &pf, want);
+
+			/* 1 -> 2 VFs: the new VFs are on igbvf with autoprobe on, else unbound. */
+			snprintf(text, sizeof(text), "[pf a]\ndevice = eth0\nvfs = 2\nvf-driver = %s\n", pols[to]);
+			pol = policy(text);
+			snprintf(what, sizeof(what), "%s -> %s, 1 -> 2 VFs: autoprobe", from[f].what, pols[to]);
+			snprintf(want, sizeof(want), "%snumvfs 1->2", pf.autoprobe != ap ? (ap ? "autoprobe 0->1=1; " : "autoprobe 1->0=0; ") : "");
+			count_plan(what, pol, &pf, false, 0, want);
+			live_init(&pf, 2);
+			for (unsigned i = 0; i < 2; i++)
+				snprintf(vfs[i].driver, sizeof(vfs[i].driver), "%s", ap ? "igbvf" : "");
+			snprintf(what, sizeof(what), "%s -> %s, 1 -> 2 VFs: driver", from[f].what, pols[to]);
+			vfs_plan(what, pol, &pf, to == VF_DRIVER_VFIO ? "vf0 driver none->vfio-pci=0; vf1 driver none->vfio-pci=0" : "");
+		}
+
+	/* An override left by another tool decides the next probe: drift. */
+	const struct pf_policy *pol = policy("[pf a]\ndevice = eth0\nvfs = 1\nvf-driver = none\n");
+
+	live_init(&pf, 1);
+	vfs[0].driver[0] = '\0';
+	snprintf(vfs[0].override, sizeof(vfs[0].override), "vfio-pci");
+	vfs_plan("none, unbound with override vfio-pci: drift", pol, &pf,
+		 "vf0 driver none (override vfio-pci)->none=2");
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 2\nvf-driver = kernel\n[vf a 1]\nvf-driver = vfio-pci\n");
+	live_init(&pf, 2);
+	snprintf(vfs[0].driver, sizeof(vfs[0].driver), "igbvf");
+	count_plan("mixed, same count, autoprobe off: nothing", pol, &pf, false, 0, "");
+	pf.autoprobe = 1;
+	count_plan("mixed, same count, autoprobe on: off", pol, &pf, false, 0, "autoprobe 1->0=0");
+	vfs_plan("mixed: igbvf and vfio-pci hold", pol, &pf, "");
 }
 
 static void test_in_use(void)
@@ -499,6 +579,7 @@ int main(void)
 	test_converged();
 	test_drift();
 	test_driver();
+	test_transitions();
 	test_in_use();
 	test_unknown();
 	test_key_names();

@@ -327,3 +327,74 @@ EOF2
 	assert_success
 	assert_equal "$(numvfs "$PF0_PCI")" 1
 }
+
+# vf-driver transitions (issue 15, item 11). _vfd_step NAME VFS D0 D1 ...:
+# apply a policy of VFS VFs on PF0, VF i on vf-driver Di, then read the kernel
+# back: apply's status, each VF's driver (kernel = igbvf), autoprobe (1 only
+# when every VF is on the kernel driver), and that a VF on none stays unbound
+# when something probes it. What is wrong is added to $vfd_failed, by step,
+# so that one run names every transition that fails.
+_vfd_step() {
+	local name=$1 vfs=$2 i d want got bad='' ap=1
+	shift 2
+	{
+		printf '[pf a]\ndevice = %s\nvfs = %s\n' "$PF0" "$vfs"
+		for ((i = 0; i < vfs; i++)); do
+			printf '[vf a %s]\nvf-driver = %s\n' "$i" "${@:i+1:1}"
+		done
+	} > "$POLICY"
+	run "$VFWARDEN" -c "$POLICY" apply
+	[ "$status" = 0 ] || bad+=" exit $status (${output//$'\n'/ | })"
+	[ "$(numvfs "$PF0_PCI")" = "$vfs" ] || bad+=" numvfs $(numvfs "$PF0_PCI")"
+	for ((i = 0; i < vfs; i++)); do
+		d=${*:i+1:1}
+		want=$d
+		[ "$d" = kernel ] && want=igbvf || ap=0
+		got=$(vf_driver "$PF0_PCI" $i)
+		[ "$got" = "$want" ] || bad+=" vf$i $got"
+		if [ "$d" = none ] && [ "$got" = none ]; then
+			echo "$(vf_pci "$PF0_PCI" $i)" 2>/dev/null > /sys/bus/pci/drivers_probe || true
+			got=$(vf_driver "$PF0_PCI" $i)
+			[ "$got" = none ] || bad+=" vf$i probed: $got"
+		fi
+	done
+	[ "$(autoprobe "$PF0_PCI")" = $ap ] || bad+=" autoprobe $(autoprobe "$PF0_PCI")"
+	[ -z "$bad" ] || vfd_failed+="$name:$bad"$'\n'
+}
+
+@test "vf-driver: every transition of a PF's VFs, with and without a count change" {
+	local s=$SECONDS prev=vfio-pci n=2 d
+	vfd_failed=
+	_vfd_step "fresh vfio-pci" 2 vfio-pci vfio-pci
+	# v>k, k>n, n>v, v>n, n>k, k>v: every ordered pair once, VFs kept
+	for d in kernel none vfio-pci none kernel vfio-pci; do
+		_vfd_step "$prev->$d" 2 $d $d
+		prev=$d
+	done
+	# the same with the count changing at every step
+	for d in kernel none vfio-pci none kernel vfio-pci; do
+		n=$((5 - n))
+		_vfd_step "$prev->$d, vfs $((5 - n))->$n" $n $d $d $d
+		prev=$d
+	done
+	echo "# $((SECONDS - s)) s" >&3
+	[ -z "$vfd_failed" ] || fail "failed transitions:"$'\n'"$vfd_failed"
+}
+
+@test "vf-driver: every transition within a mixed policy (autoprobe 0), with and without a count change" {
+	local s=$SECONDS vf
+	vfd_failed=
+	_vfd_step "fresh v,k,n" 3 vfio-pci kernel none
+	# vf0 v>k, vf1 k>n, vf2 n>v; then back: vf0 k>v, vf1 n>k, vf2 v>n
+	_vfd_step "v,k,n->k,n,v" 3 kernel none vfio-pci
+	_vfd_step "k,n,v->v,k,n" 3 vfio-pci kernel none
+	_vfd_step "v,k,n->k,n,v, vfs 3->4" 4 kernel none vfio-pci kernel
+	_vfd_step "k,n,v,k->n,v,k, vfs 4->3" 3 none vfio-pci kernel
+	# with autoprobe 0, the kernel VF comes back to igbvf when probed again
+	vf=$(vf_pci "$PF0_PCI" 2)
+	echo "$vf" 2>/dev/null > /sys/bus/pci/drivers/igbvf/unbind || true
+	echo "$vf" > /sys/bus/pci/drivers_probe || true
+	[ "$(vf_driver "$PF0_PCI" 2)" = igbvf ] || vfd_failed+="vf2 not probed again: $(vf_driver "$PF0_PCI" 2)"$'\n'
+	echo "# $((SECONDS - s)) s" >&3
+	[ -z "$vfd_failed" ] || fail "failed transitions:"$'\n'"$vfd_failed"
+}
