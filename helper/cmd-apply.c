@@ -6,16 +6,19 @@
 
 #include "cli.h"
 #include "lock.h"
+#include "pfwait.h"
 #include "state.h"
 
 static void help(void)
 {
-	printf("Usage: vfwarden [-c FILE] apply [--dry-run] [--force] [--lock-timeout SEC] [PF...]\n\n"
+	printf("Usage: vfwarden [-c FILE] apply [--dry-run] [--force] [--lock-timeout SEC] [--wait-pfs SEC] [PF...]\n\n"
 	       "Converge every PF the policy names, or only the PFs given (interface name,\n"
 	       "PCI address, sysfs path or permanent MAC), and print one line per change.\n\n"
 	       "  -n, --dry-run          print the plan, change nothing\n"
 	       "  -f, --force            change the VF count even if a VM uses one of the VFs\n"
-	       "      --lock-timeout SEC wait at most SEC seconds for another vfwarden (default 60)\n\n"
+	       "      --lock-timeout SEC wait at most SEC seconds for another vfwarden (default 60)\n"
+	       "      --wait-pfs SEC     first wait at most SEC seconds for the drivers of the PFs\n"
+	       "                         the policy may name (boot; default 0)\n\n"
 	       "Exit status: 0 the host matches the policy; 1 the policy is invalid (nothing\n"
 	       "changed); 2 usage; 3 some of the policy could not be applied; 4 system error.\n");
 }
@@ -44,12 +47,33 @@ static void report(void *ud, const struct pf_policy *pol, const struct pf_live *
 	fflush(stdout);
 }
 
+/* Boot: the PFs' drivers may still be loading. Best effort: apply goes on after. */
+static void wait_pfs(const struct policy *p, unsigned long sec)
+{
+	struct host h = { 0 };
+	unsigned ms = 0;
+	int r = pfs_wait(p, (unsigned)sec * 1000, &h, &ms);
+
+	if (r == -ETIMEDOUT) {
+		for (unsigned k = 0; k < h.n_pf; k++)
+			if (pf_awaited(p, &h, k))
+				log_warn("vfwarden: %s: %s after %lus, going on without it", h.pf[k].pci,
+					 h.pf[k].driver[0] ? "netdev not set up by udev" : "no driver bound", sec);
+	} else if (r < 0) {
+		log_warn("vfwarden: cannot wait for the PFs: %s", strerror(-r));
+	} else if (ms >= 100) {
+		log_notice("vfwarden: waited %u.%us for the PFs' drivers", ms / 1000, ms % 1000 / 100);
+	}
+	host_free(&h);
+}
+
 static int run(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "lock-timeout", required_argument, NULL, 'L' },
+		{ "wait-pfs", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -58,7 +82,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	struct policy p;
 	struct host h = { 0 };
 	struct nlh *nl = NULL;
-	unsigned long lock_timeout = 60;
+	unsigned long lock_timeout = 60, wait_sec = 0;
 	unsigned changes = 0;
 	struct cli_operands ops = { .v = calloc((size_t)argc + 1, sizeof(char *)) };
 	bool *wanted = NULL;
@@ -83,6 +107,12 @@ static int run(const struct cli *cli, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'W':
+			if (parse_uint(optarg, 3600, &wait_sec) < 0) {
+				log_err("vfwarden apply: invalid --wait-pfs '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			help();
 			free(ops.v);
@@ -103,6 +133,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 			last_apply_write(&last);
 		return EXIT_POLICY;
 	}
+	if (wait_sec)
+		wait_pfs(&p, wait_sec);
 	if (!co.dry_run) {
 		r = lock_take(roots.run, (unsigned)lock_timeout * 1000, &lock_fd);
 		if (r < 0) {

@@ -789,3 +789,90 @@ uplink vf1: vf-driver none (override vfio-pci) -> none
 EOF
 	[ "$(cat "$DEV/../$VF1/driver_override")" = none ]
 }
+
+# unbind_pf PCI: the PF before its driver's probe: no driver, no netdev.
+# rebind_pf_later PCI SEC: probe it after SEC seconds, in the background.
+unbind_pf() {
+	rm "$SYS/bus/pci/devices/$1/driver"
+	mv "$SYS/bus/pci/devices/$1/net" "$BATS_TEST_TMPDIR/net-$1"
+}
+rebind_pf_later() {
+	(
+		sleep "$2"
+		mv "$BATS_TEST_TMPDIR/net-$1" "$SYS/bus/pci/devices/$1/net"
+		ln -s ../../../../bus/pci/drivers/igb "$SYS/bus/pci/devices/$1/driver"
+	) > /dev/null 2>&1 3>&- &
+}
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+@test "apply --wait-pfs: a PF named by PCI address is converged once its driver binds" {
+	host_two_vfio_vfs
+	policy_uplink
+	sed -i 's/^device = enp1s0/device = 0000:01:00.0/' "$POLICY"
+	unbind_pf 0000:01:00.0
+	rebind_pf_later 0000:01:00.0 1
+	t0=$(ms_now)
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 10
+	t=$(($(ms_now) - t0))
+	assert_success
+	[ "$t" -ge 900 ] && [ "$t" -lt 5000 ]
+	assert_line 'uplink vf0: trust off -> on'
+	assert_line '9 changes made'
+	assert_stderr_contains 'waited 1.'
+}
+
+@test "apply --wait-pfs: a PF named by interface or MAC is waited for among the unbound SR-IOV functions" {
+	host_two_vfio_vfs
+	policy_uplink
+	mac=$(pf_mac enp1s0)
+	unbind_pf 0000:01:00.0
+	rebind_pf_later 0000:01:00.0 1
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 10
+	assert_success
+	assert_line '9 changes made'
+	sed -i "s/^device = enp1s0/device = $mac/" "$POLICY"
+	sed -i 's/^vlan = 100/vlan = 101/' "$POLICY"
+	unbind_pf 0000:01:00.0
+	rebind_pf_later 0000:01:00.0 1
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 10
+	assert_success
+	assert_line 'uplink vf0: vlan 100 qos 0 802.1Q -> 101 qos 0 802.1Q'
+}
+
+@test "apply --wait-pfs: a PF not on this host delays nothing; one that never binds is logged at the deadline" {
+	host_two_vfio_vfs
+	fake_pf 0000:02:00.0 - 7 0 none
+	policy_uplink
+	printf '[pf elsewhere]\ndevice = 0000:09:00.0\nvfs = 1\n' >> "$POLICY"
+	t0=$(ms_now)
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 10
+	t=$(($(ms_now) - t0))
+	assert_success
+	[ "$t" -lt 900 ]
+	assert_line '9 changes made'
+	refute_stderr_contains 'waited'
+	printf '[pf late]\ndevice = 0000:02:00.0\nvfs = 1\n' >> "$POLICY"
+	t0=$(ms_now)
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 1
+	t=$(($(ms_now) - t0))
+	assert_success
+	[ "$t" -ge 900 ] && [ "$t" -lt 5000 ]
+	assert_stderr_contains 'vfwarden: 0000:02:00.0: no driver bound after 1s, going on without it'
+	assert_stderr_contains 'late: 0000:02:00.0 has no driver bound yet, skipped'
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs x
+	assert_failure 2
+}
+
+@test "apply --wait-pfs: with udev running, a PF's netdev counts once udev has handled it" {
+	host_two_vfio_vfs
+	policy_uplink
+	echo 7 > "$SYS/bus/pci/devices/0000:01:00.0/net/enp1s0/ifindex"
+	mkdir -p "$ROOT/run/udev/data"
+	(sleep 1; : > "$ROOT/run/udev/data/n7") > /dev/null 2>&1 3>&- &
+	t0=$(ms_now)
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 10
+	t=$(($(ms_now) - t0))
+	assert_success
+	[ "$t" -ge 900 ]
+	assert_line '9 changes made'
+}

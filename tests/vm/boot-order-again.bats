@@ -1,0 +1,1 @@
+boot-order.bats
