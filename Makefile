@@ -31,7 +31,8 @@ CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)
 UNIT     = test-policy test-mac test-plan test-netlink
 
-UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service
+UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service $(B)/vfwarden-edited.service
+PATHS    = systemd/vfwarden.path systemd/vfwarden-reapply.path
 
 all: $(B)/vfwarden $(UNITS)
 
@@ -70,7 +71,7 @@ install: all
 	install -D -m 0755 $(B)/vfwarden $(DESTDIR)$(SBINDIR)/vfwarden
 	install -D -m 0644 udev-rules/70-vfwarden.rules $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
-	install -m 0644 $(UNITS) systemd/vfwarden.path $(DESTDIR)$(UNITDIR)/
+	install -m 0644 $(UNITS) $(PATHS) $(DESTDIR)$(UNITDIR)/
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d
 	ln -sf $(SBINDIR)/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/vfwarden
 	ln -sf $(SBINDIR)/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d/vfwarden
@@ -86,6 +87,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfwarden $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
 	rm -f $(DESTDIR)$(UNITDIR)/vfwarden.service $(DESTDIR)$(UNITDIR)/vfwarden@.service $(DESTDIR)$(UNITDIR)/vfwarden.path
+	rm -f $(DESTDIR)$(UNITDIR)/vfwarden-edited.service $(DESTDIR)$(UNITDIR)/vfwarden-reapply.path
 	rm -rf $(DESTDIR)$(DATADIR)/doc/vfwarden
 	rm -f $(DESTDIR)$(MANDIR)/man8/vfwarden.8 $(DESTDIR)$(MANDIR)/man5/vfwarden.conf.5
 	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/vfwarden
