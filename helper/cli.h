@@ -21,11 +21,12 @@ struct cli {
 
 struct command {
 	const char *name;
-	const char *summary;
+	const char *summary; /* NULL: not listed by --help */
 	int (*run)(const struct cli *cli, int argc, char **argv);
 };
 
 extern const struct command cmd_check, cmd_apply, cmd_status, cmd_hook, cmd_doctor;
+extern const struct command cmd_udev; /* hidden: run by 70-vfwarden.rules */
 
 /* Load and validate the policy; print every error as FILE:LINE: message. */
 int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet);
