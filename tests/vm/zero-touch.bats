@@ -81,6 +81,17 @@ vlans_are() { vfs_have "$1" "$3" "$2" vlan; } # PF VLAN N: the first N VFs have 
 	assert_equal "$(numvfs "$PF0_PCI")" 3
 }
 
+# wait_secs SECONDS CMD...: as wait_for, but bounded in time also when CMD
+# is slow (vfs_have starts python: half a second and more under TCG).
+wait_secs() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.5
+	done
+}
+
 # No vfwarden unit runs, waits to run or waits to restart.
 vfwarden_idle() {
 	[ -z "$(systemctl list-jobs --no-legend 'vfwarden*')" ] &&
@@ -95,7 +106,7 @@ policy_settled() {
 		sed -i '/^qos = 9$/d' /etc/vfwarden/vfwarden.conf
 	fi
 	sleep 1
-	wait_for 120 vfwarden_idle
+	wait_secs 120 vfwarden_idle
 }
 
 # conf_b VLAN [LINE]: PF1, which zero-touch.setup leaves out, as [pf b] in conf.d.
@@ -109,16 +120,16 @@ conf_b() {
 	for vlan in $(seq 101 150); do
 		conf_b "$vlan"
 	done
-	wait_for 120 vlans_are "$PF1" 150 2
+	wait_secs 120 vlans_are "$PF1" 150 2
 	sleep 1
-	wait_for 120 vfwarden_idle
+	wait_secs 120 vfwarden_idle
 	vlans_are "$PF1" 150 2
 	assert_equal "$(systemctl is-active vfwarden.path)" active
 	run systemctl list-units --all --failed --no-legend 'vfwarden*'
 	assert_output ""
 	# and a later edit is still applied
 	conf_b 160
-	wait_for 60 vlans_are "$PF1" 160 2
+	wait_secs 60 vlans_are "$PF1" 160 2
 }
 
 @test "an edit saved while an apply runs is applied after it" {
@@ -127,15 +138,15 @@ conf_b() {
 	exec 9> /run/vfwarden/lock
 	flock -x 9
 	conf_b 170
-	wait_for 60 sh -c '[ "$(systemctl show -P ActiveState vfwarden.service)" = activating ]'
+	wait_secs 60 sh -c '[ "$(systemctl show -P ActiveState vfwarden.service)" = activating ]'
 	conf_b 171
 	# let the second edit be seen while that apply still waits
-	wait_for 20 test -e /run/vfwarden/policy-edited || true
+	wait_secs 20 test -e /run/vfwarden/policy-edited || true
 	flock -u 9
 	exec 9>&-
-	wait_for 120 vlans_are "$PF1" 171 2
+	wait_secs 120 vlans_are "$PF1" 171 2
 	sleep 1
-	wait_for 120 vfwarden_idle
+	wait_secs 120 vfwarden_idle
 	vlans_are "$PF1" 171 2
 	assert_equal "$(systemctl is-active vfwarden.path)" active
 }
@@ -153,13 +164,13 @@ conf_b() {
 	exec 9> /run/vfwarden/lock
 	flock -x 9
 	systemctl start --no-block "$unit"
-	wait_for 60 sh -c "[ \"\$(systemctl show -P ExecMainStatus $unit)\" = 4 ]"
+	wait_secs 60 sh -c "[ \"\$(systemctl show -P ExecMainStatus $unit)\" = 4 ]"
 	flock -u 9
 	exec 9>&-
 	# the PF's event is not lost: the instance runs again and converges it
-	wait_for 120 grep -qx 3 "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs"
-	wait_for 60 vlans_are "$PF0" "$vlan" 3
-	wait_for 60 vfwarden_idle
+	wait_secs 120 grep -qx 3 "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs"
+	wait_secs 60 vlans_are "$PF0" "$vlan" 3
+	wait_secs 60 vfwarden_idle
 	assert_equal "$(systemctl show -P Result "$unit")" success
 	[ "$(systemctl show -P NRestarts "$unit")" -ge 1 ]
 
@@ -199,8 +210,8 @@ vf_netdevs() {
 	policy_settled
 	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
 	conf_b 180 "vf-driver = kernel"
-	wait_for 120 test -d "/sys/bus/pci/devices/$PF1_PCI/virtfn1/net"
-	wait_for 60 vfwarden_idle
+	wait_secs 120 test -d "/sys/bus/pci/devices/$PF1_PCI/virtfn1/net"
+	wait_secs 60 vfwarden_idle
 	udevadm settle
 	netdevs=$(vf_netdevs "$PF1_PCI")
 	[ "$(echo "$netdevs" | wc -w)" = 2 ]
@@ -235,7 +246,7 @@ vf_netdevs() {
 	# VFs made by hand on a PF the policy does not name: not marked on add
 	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
 	echo 2 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
-	wait_for 60 test -d "/sys/bus/pci/devices/$PF1_PCI/virtfn1/net"
+	wait_secs 60 test -d "/sys/bus/pci/devices/$PF1_PCI/virtfn1/net"
 	udevadm settle
 	netdevs=$(vf_netdevs "$PF1_PCI")
 	for n in $netdevs; do
