@@ -132,13 +132,21 @@ conf_b() {
 	wait_secs 60 vlans_are "$PF1" 160 2
 }
 
+# vfwarden.service's apply has the lock file open: it read the policy and waits.
+apply_waits_for_lock() {
+	local pid
+	pid=$(systemctl show -P MainPID vfwarden.service)
+	[ "${pid:-0}" != 0 ] && ls -l "/proc/$pid/fd" 2>/dev/null | grep -q ' /run/vfwarden/lock$'
+}
+
 @test "an edit saved while an apply runs is applied after it" {
 	policy_settled
 	# the apply that the first edit starts waits for the lock held here
 	exec 9> /run/vfwarden/lock
 	flock -x 9
 	conf_b 170
-	wait_secs 60 sh -c '[ "$(systemctl show -P ActiveState vfwarden.service)" = activating ]'
+	# it has read the policy once it opens the lock (vfwarden validates first)
+	wait_secs 60 apply_waits_for_lock
 	conf_b 171
 	# let the second edit be seen while that apply still waits
 	wait_secs 20 test -e /run/vfwarden/policy-edited || true
