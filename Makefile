@@ -37,19 +37,25 @@ endif
 
 B        = build
 CORE     = util policy sysfs pfwait netlink plan converge log lock hook state dl
-CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor
+CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor cmd-udev
 CORE_O   = $(CORE:%=$(B)/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)
 UNIT     = test-policy test-mac test-plan test-netlink
 
-UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service
+UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service $(B)/vfwarden-edited.service
+PATHS    = systemd/vfwarden.path systemd/vfwarden-reapply.path
+RULES    = $(B)/70-vfwarden.rules
 
-all: $(B)/vfwarden $(UNITS)
+all: $(B)/vfwarden $(UNITS) $(RULES)
 
 # Units get the install path and the shared hardening block.
 $(B)/%.service: systemd/%.service.in systemd/hardening.conf | $(B)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e '/@HARDENING@/{r systemd/hardening.conf' -e 'd}' $< > $@
+
+# The rule runs the installed binary (vfwarden udev): it gets the path too.
+$(B)/%.rules: udev-rules/%.rules.in | $(B)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
 
 $(B):
 	mkdir -p $@
@@ -95,9 +101,9 @@ demo: deps
 
 install: all
 	install -D -m 0755 $(B)/vfwarden $(DESTDIR)$(SBINDIR)/vfwarden
-	install -D -m 0644 udev-rules/70-vfwarden.rules $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
+	install -D -m 0644 $(RULES) $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
 	install -d -m 0755 $(DESTDIR)$(UNITDIR)
-	install -m 0644 $(UNITS) systemd/vfwarden.path $(DESTDIR)$(UNITDIR)/
+	install -m 0644 $(UNITS) $(PATHS) $(DESTDIR)$(UNITDIR)/
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d
 	ln -sf $(SBINDIR)/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/qemu.d/vfwarden
 	ln -sf $(SBINDIR)/vfwarden $(DESTDIR)$(SYSCONFDIR)/libvirt/hooks/network.d/vfwarden
@@ -113,6 +119,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfwarden $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
 	rm -f $(DESTDIR)$(UNITDIR)/vfwarden.service $(DESTDIR)$(UNITDIR)/vfwarden@.service $(DESTDIR)$(UNITDIR)/vfwarden.path
+	rm -f $(DESTDIR)$(UNITDIR)/vfwarden-edited.service $(DESTDIR)$(UNITDIR)/vfwarden-reapply.path
 	rm -rf $(DESTDIR)$(DATADIR)/doc/vfwarden
 	rm -f $(DESTDIR)$(MANDIR)/man8/vfwarden.8 $(DESTDIR)$(MANDIR)/man5/vfwarden.conf.5
 	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/vfwarden

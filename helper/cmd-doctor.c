@@ -229,13 +229,16 @@ static int run_path(char *buf, size_t size, const char *rel)
 	return path_join(buf, size, "%.*s/%s", slash ? (int)(slash - roots.run) : 0, roots.run, rel);
 }
 
-static void check_managers(struct doctor *d, const struct host *h)
+/* Only VFs of PFs the policy names get NM_UNMANAGED (70-vfwarden.rules): others are NetworkManager's. */
+static void check_managers(struct doctor *d, const struct host *h, const struct policy *pol)
 {
 	char nm[PATH_MAX];
 
 	unsigned managed = 0, vfnet = 0;
 
-	for (unsigned i = 0; i < h->n_pf; i++)
+	for (unsigned i = 0; i < h->n_pf; i++) {
+		if (cli_policy_for(pol, &h->pf[i]) < 0)
+			continue;
 		for (unsigned v = 0; v < h->pf[i].n_vf; v++) {
 			const struct vf_live *vf = &h->pf[i].vf[v];
 			char p[PATH_MAX], idx[16], line[256], rel[64];
@@ -256,8 +259,9 @@ static void check_managers(struct doctor *d, const struct host *h)
 					unmanaged |= strncmp(line, "E:NM_UNMANAGED=1", 16) == 0;
 			managed += !unmanaged;
 		}
+	}
 	if (!vfnet)
-		check(d, OK, "network-managers", NULL, "no VF has a host netdev");
+		check(d, OK, "network-managers", NULL, "no VF of a PF in the policy has a host netdev");
 	else if (managed && run_path(nm, sizeof(nm), "NetworkManager") == 0 && access(nm, F_OK) == 0)
 		check(d, WARN, "network-managers", "install vfwarden's udev rule (make install) and run: udevadm trigger -s net",
 		      "%u VF netdev%s without NM_UNMANAGED while NetworkManager runs", managed, managed == 1 ? "" : "s");
@@ -315,9 +319,8 @@ static int run(const struct cli *cli, int argc, char **argv)
 		check_pf(&d, &h.pf[i]);
 		check_vf_groups(&d, &h.pf[i]);
 	}
-	check_managers(&d, &h);
-
 	r = cli_load_policy(cli, &p, true);
+	check_managers(&d, &h, &p);
 	if (r < 0 && p.n_errors)
 		check(&d, FAIL, "policy", "vfwarden check (every error with FILE:LINE)", "%s:%u: %s (%u error%s)",
 		      p.errors[0].at.file, p.errors[0].at.line, p.errors[0].msg, p.n_errors,

@@ -70,6 +70,10 @@ int pf_scan(struct pf_live *pf);
 /* Index of the PF that spec names (ifname, PCI address, sysfs path, MAC), or -ENOENT. */
 int host_find(const struct host *h, const char *spec);
 int pf_match_policy(const struct pf_live *pf, const struct pf_policy *pol);
+/* Only what a policy's device = names: pf->ifname and the permanent MAC (pf->pci set). */
+void pf_read_names(struct pf_live *pf);
+/* The PF of a VF given by netdev name or PCI address, from its physfn link. */
+int vf_read_physfn(const char *vf, char pf_pci[PCI_ADDR_LEN]);
 
 int pf_write_numvfs(const struct pf_live *pf, unsigned n);
 int pf_write_autoprobe(const struct pf_live *pf, bool on);

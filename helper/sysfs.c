@@ -148,6 +148,30 @@ static void read_perm_mac(struct pf_live *pf)
 		pf->have_perm_mac = true;
 }
 
+void pf_read_names(struct pf_live *pf)
+{
+	read_netdev(pf->pci, pf->ifname, sizeof(pf->ifname));
+	read_perm_mac(pf);
+}
+
+int vf_read_physfn(const char *vf, char pf_pci[PCI_ADDR_LEN])
+{
+	char p[PATH_MAX];
+	int r;
+
+	if (pci_addr_valid(vf))
+		r = dev_path(p, sizeof(p), vf, "physfn");
+	else if (ifname_valid(vf)) /* one path component: no '/', no ".." */
+		r = path_join(p, sizeof(p), "%s/class/net/%s/device/physfn", roots.sys, vf);
+	else
+		return -EINVAL;
+	if (r < 0)
+		return r;
+	if ((r = read_link_base(p, pf_pci, PCI_ADDR_LEN)) < 0)
+		return r;
+	return pci_addr_valid(pf_pci) ? 0 : -EINVAL;
+}
+
 int pf_read_carrier(const struct pf_live *pf, bool *carrier)
 {
 	char p[PATH_MAX], buf[16];

@@ -11,6 +11,7 @@ static const struct command *const commands[] = {
 	&cmd_status,
 	&cmd_hook,
 	&cmd_doctor,
+	&cmd_udev,
 };
 
 static void usage(FILE *f)
@@ -19,7 +20,8 @@ static void usage(FILE *f)
 		   "Converge SR-IOV virtual functions to the policy in " POLICY_FILE "\n"
 		   "and " POLICY_DIR "/*.conf.\n\nCommands:\n");
 	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-		fprintf(f, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+		if (commands[i]->summary)
+			fprintf(f, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(f, "\nOptions:\n"
 		   "  -c, --config FILE  read this policy file alone\n"
 		   "  -h, --help         show this help\n"

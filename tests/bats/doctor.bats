@@ -284,3 +284,16 @@ EOF
 	assert_stderr_line "vfwarden doctor: unexpected argument 'extra'"
 	assert_output ''
 }
+
+@test "doctor: a VF netdev of a PF the policy does not name is NetworkManager's, no warning" {
+	good_host
+	mkdir -p "$ROOT/run/NetworkManager"
+	# a second PF, not in the policy, with one VF on its kernel driver
+	fake_pf 0000:02:00.0 enp2s0 7 1
+	fake_vf 0000:02:00.0 0 "$(vf_pci 0000:02:00.0 0)" igbvf 40
+	mkdir -p "$SYS/bus/pci/devices/$(vf_pci 0000:02:00.0 0)/net/enp2s0v0"
+	echo 10 >"$SYS/bus/pci/devices/$(vf_pci 0000:02:00.0 0)/net/enp2s0v0/ifindex"
+	ln -sfn "../../bus/pci/devices/$(vf_pci 0000:02:00.0 0)/net/enp2s0v0" "$SYS/class/net/enp2s0v0"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_line --regexp '^ok +network-managers +no VF of a PF in the policy has a host netdev$'
+}

@@ -81,3 +81,192 @@ vlans_are() { vfs_have "$1" "$3" "$2" vlan; } # PF VLAN N: the first N VFs have 
 	vlans_are "$PF0" 12 3
 	assert_equal "$(numvfs "$PF0_PCI")" 3
 }
+
+# wait_secs SECONDS CMD...: as wait_for, but bounded in time also when CMD
+# is slow (vfs_have starts python: half a second and more under TCG).
+wait_secs() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.5
+	done
+}
+
+# No vfwarden unit runs, waits to run or waits to restart.
+vfwarden_idle() {
+	[ -z "$(systemctl list-jobs --no-legend 'vfwarden*')" ] &&
+		[ -z "$(systemctl list-units --all --no-legend --state=activating,deactivating 'vfwarden*')" ]
+}
+
+# The policy valid again (the broken edit above leaves 'qos = 9') and
+# whatever that edit starts finished. The path units react to inotify
+# asynchronously: give them a second before looking.
+policy_settled() {
+	if grep -qx 'qos = 9' /etc/vfwarden/vfwarden.conf; then
+		sed -i '/^qos = 9$/d' /etc/vfwarden/vfwarden.conf
+	fi
+	sleep 1
+	wait_secs 120 vfwarden_idle
+}
+
+# conf_b VLAN [LINE]: PF1, which zero-touch.setup leaves out, as [pf b] in conf.d.
+conf_b() {
+	printf '[pf b]\ndevice = %s\nvfs = 2\nvlan = %s\n%s\n' "$PF1_PCI" "$1" "${2:-}" > /etc/vfwarden/conf.d/60-b.conf
+}
+
+@test "50 quick writes to conf.d end with the last policy applied; the watch survives" {
+	policy_settled
+	# what a configuration-management run does: one write after another
+	for vlan in $(seq 101 150); do
+		conf_b "$vlan"
+	done
+	wait_secs 120 vlans_are "$PF1" 150 2
+	sleep 1
+	wait_secs 120 vfwarden_idle
+	vlans_are "$PF1" 150 2
+	assert_equal "$(systemctl is-active vfwarden.path)" active
+	run systemctl list-units --all --failed --no-legend 'vfwarden*'
+	assert_output ""
+	# and a later edit is still applied
+	conf_b 160
+	wait_secs 60 vlans_are "$PF1" 160 2
+}
+
+# vfwarden.service's apply has the lock file open: it read the policy and waits.
+apply_waits_for_lock() {
+	local pid
+	pid=$(systemctl show -P MainPID vfwarden.service)
+	[ "${pid:-0}" != 0 ] && ls -l "/proc/$pid/fd" 2>/dev/null | grep -q ' /run/vfwarden/lock$'
+}
+
+@test "an edit saved while an apply runs is applied after it" {
+	policy_settled
+	# the apply that the first edit starts waits for the lock held here
+	exec 9> /run/vfwarden/lock
+	flock -x 9
+	conf_b 170
+	# it has read the policy once it opens the lock (vfwarden validates first)
+	wait_secs 60 apply_waits_for_lock
+	conf_b 171
+	# let the second edit be seen while that apply still waits
+	wait_secs 20 test -e /run/vfwarden/policy-edited || true
+	flock -u 9
+	exec 9>&-
+	wait_secs 120 vlans_are "$PF1" 171 2
+	sleep 1
+	wait_secs 120 vfwarden_idle
+	vlans_are "$PF1" 171 2
+	assert_equal "$(systemctl is-active vfwarden.path)" active
+}
+
+@test "vfwarden@PF.service retries a lock timeout (exit 4), not exit 1; exit 3 is success" {
+	policy_settled
+	local unit=vfwarden@$PF0_PCI.service dropin=/run/systemd/system/vfwarden@.service.d
+	local vlan since
+	vlan=$(sed -n 's/^vlan = //p' /etc/vfwarden/vfwarden.conf)
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	# the instance's lock timeout down from 60 s to 2 s
+	mkdir -p "$dropin"
+	printf '[Service]\nExecStart=\nExecStart=%s apply --lock-timeout 2 %%I\n' "$VFWARDEN" > "$dropin/50-test.conf"
+	systemctl daemon-reload
+	echo 0 > "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs"
+	exec 9> /run/vfwarden/lock
+	flock -x 9
+	systemctl start --no-block "$unit"
+	wait_secs 60 sh -c "[ \"\$(systemctl show -P ExecMainStatus $unit)\" = 4 ]"
+	flock -u 9
+	exec 9>&-
+	# the PF's event is not lost: the instance runs again and converges it
+	wait_secs 120 grep -qx 3 "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs"
+	wait_secs 60 vlans_are "$PF0" "$vlan" 3
+	wait_secs 60 vfwarden_idle
+	# nothing but the instance's retry ran an apply for PF0 since; the first
+	# try logged its timeout (systemd unloads an instance that ended well, so
+	# systemctl show would describe a fresh unit; PID 1 logs to the console)
+	run systemctl is-failed "$unit"
+	refute_output failed
+	wait_secs 10 sh -c "journalctl -q --since '$since' -u '$unit' | grep -q 'holds /run/vfwarden/lock for over 2s'"
+
+	# exit 1, an invalid policy, is not retried
+	printf '[pf x]\ndevice = %s\nvfs = 1\nbogus = 1\n' "$PF0_PCI" > /run/vfwarden-test-bad.conf
+	printf '[Service]\nExecStart=\nExecStart=%s -c /run/vfwarden-test-bad.conf apply %%I\n' "$VFWARDEN" > "$dropin/50-test.conf"
+	systemctl daemon-reload
+	run systemctl start "$unit"
+	assert_failure
+	started=$(systemctl show -P ExecMainStartTimestampMonotonic "$unit")
+	sleep 15
+	assert_equal "$(systemctl show -P ActiveState "$unit")" failed
+	assert_equal "$(systemctl show -P ExecMainStatus "$unit")" 1
+	assert_equal "$(systemctl show -P ExecMainStartTimestampMonotonic "$unit")" "$started"
+	systemctl reset-failed "$unit"
+
+	# exit 3 (here: no such PF) is a success, nothing to retry
+	rm -f "$dropin/50-test.conf" /run/vfwarden-test-bad.conf
+	systemctl daemon-reload
+	since=$(date '+%Y-%m-%d %H:%M:%S')
+	run systemctl start vfwarden@0000:0f:00.0.service
+	assert_success
+	wait_secs 10 sh -c "journalctl -q --since '$since' -u vfwarden@0000:0f:00.0.service | grep -q 'no SR-IOV PF'"
+	run systemctl is-failed vfwarden@0000:0f:00.0.service
+	refute_output failed
+}
+
+nm_unmanaged() { udevadm info -q property -p "/sys/class/net/$1" | sed -n 's/^NM_UNMANAGED=//p'; }
+vf_netdevs() {
+	local d
+	for d in "/sys/bus/pci/devices/$1"/virtfn*/net/*; do
+		echo "${d##*/}"
+	done
+}
+
+@test "udev marks VF netdevs NM_UNMANAGED=1 only for PFs the policy names, on every event" {
+	local n netdevs t0 t1
+	rm -f /etc/vfwarden/conf.d/60-b.conf
+	policy_settled
+	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
+	conf_b 180 "vf-driver = kernel"
+	wait_secs 120 test -d "/sys/bus/pci/devices/$PF1_PCI/virtfn1/net"
+	wait_secs 60 vfwarden_idle
+	udevadm settle
+	netdevs=$(vf_netdevs "$PF1_PCI")
+	[ "$(echo "$netdevs" | wc -w)" = 2 ]
+	for n in $netdevs; do
+		assert_equal "$n: $(nm_unmanaged "$n")" "$n: 1"
+	done
+	# a change uevent (udevadm trigger, as doctor suggests) keeps the mark
+	for n in $netdevs; do
+		udevadm trigger --action=change "/sys/class/net/$n"
+	done
+	udevadm settle
+	for n in $netdevs; do
+		assert_equal "$n: $(nm_unmanaged "$n")" "$n: 1"
+	done
+	t0=$(date +%s%N)
+	for _ in $(seq 100); do
+		"$VFWARDEN" udev "$n" > /dev/null
+	done
+	t1=$(date +%s%N)
+	echo "# vfwarden udev $n: $(((t1 - t0) / 100000)) us per run (100 runs, TCG guest)" >&3
+
+	# PF1 leaves the policy: its VFs stay, NetworkManager may have them
+	rm -f /etc/vfwarden/conf.d/60-b.conf
+	policy_settled
+	for n in $netdevs; do
+		udevadm trigger --action=change "/sys/class/net/$n"
+	done
+	udevadm settle
+	for n in $netdevs; do
+		assert_equal "$n: $(nm_unmanaged "$n")" "$n: "
+	done
+	# VFs made by hand on a PF the policy does not name: not marked on add
+	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
+	echo 2 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
+	wait_secs 60 test -d "/sys/bus/pci/devices/$PF1_PCI/virtfn1/net"
+	udevadm settle
+	netdevs=$(vf_netdevs "$PF1_PCI")
+	for n in $netdevs; do
+		assert_equal "$n: $(nm_unmanaged "$n")" "$n: "
+	done
+	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
+}
