@@ -110,6 +110,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		case 'W':
 			if (parse_uint(optarg, 3600, &wait_sec) < 0) {
 				log_err("vfwarden apply: invalid --wait-pfs '%s'", optarg);
+				free(ops.v);
 				return EXIT_USAGE;
 			}
 			break;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vfwarden udev VF: the hidden command 70-vfwarden.rules runs for every VF
 # netdev event (IMPORT{program}). NM_UNMANAGED=1 only for a VF whose PF the
 # policy names; never anything else, never a non-zero exit.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # vm-options: --nics 2 --systemd --libvirt
 # vm-setup: tests/vm/boot-order.setup
 # "No VM starts before its VFs exist", at boot, with systemd as PID 1: the
