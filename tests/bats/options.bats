@@ -72,9 +72,10 @@ EOF2
 	assert_success
 	run --separate-stderr vfw -c "$POLICY" status --json
 	assert_success
+	# status takes PFs as operands: after '--', --json is one
 	run --separate-stderr vfw -c "$POLICY" status -- --json
-	assert_failure 2
-	assert_stderr_contains "unexpected argument '--json'"
+	assert_failure 3
+	assert_stderr_contains "no SR-IOV PF '--json'"
 	run --separate-stderr vfw -c "$POLICY" check extra --help
 	assert_success
 	run --separate-stderr vfw -c "$POLICY" check extra
@@ -84,6 +85,7 @@ EOF2
 	assert_failure 2
 	assert_stderr_contains "unexpected argument 'extra'"
 	run --separate-stderr vfw -c "$POLICY" status extra --json
-	assert_failure 2
-	assert_stderr_contains "unexpected argument 'extra'"
+	assert_failure 3
+	assert_stderr_contains "no SR-IOV PF 'extra'"
+	assert_output --partial '"schema": "vfwarden-status/2"'
 }
