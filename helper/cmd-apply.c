@@ -182,7 +182,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 			break;
 		case 'L':
 			if (parse_uint(optarg, 86400, &lock_timeout) < 0) {
-				log_err("vfwarden apply: invalid --lock-timeout '%s'", optarg);
+				log_err("vfwarden: invalid --lock-timeout '%s'", optarg);
 				free(ops.v);
 				return EXIT_USAGE;
 			}

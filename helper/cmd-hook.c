@@ -407,7 +407,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc < 5 || (!streq(argv[1], "qemu") && !streq(argv[1], "network"))) {
-		log_err("vfwarden hook: usage: vfwarden hook qemu|network NAME OP SUBOP [EXTRA]");
+		log_err("vfwarden: usage: vfwarden hook qemu|network NAME OP SUBOP [EXTRA]");
 		return EXIT_USAGE;
 	}
 	network = streq(argv[1], "network");
@@ -426,7 +426,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	if (!network && streq(op, "migrate")) {
 		/* Nothing on stdout also means "unchanged" to libvirt. */
 		if (r < 0) {
-			log_warn("vfwarden hook: cannot read the XML on stdin (%s): left as it is", strerror(-r));
+			log_warn("vfwarden: cannot read the XML on stdin (%s): left as it is", strerror(-r));
 			return EXIT_OK;
 		}
 		return write_all(STDOUT_FILENO, xml, len) < 0 ? EXIT_SYSTEM : EXIT_OK;
@@ -434,7 +434,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	if (!prepare && !release && !recheck)
 		return EXIT_OK;
 	if (r < 0) {
-		log_err("vfwarden hook: cannot read the XML on stdin: %s", strerror(-r));
+		log_err("vfwarden: cannot read the XML on stdin: %s", strerror(-r));
 		return prepare ? EXIT_SYSTEM : EXIT_OK;
 	}
 	/*
@@ -447,7 +447,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	r = network ? hook_parse_network(xml, len, &in) : hook_parse_domain(xml, len, &in);
 	if (r < 0) {
 		/* Without XML we cannot tell whether a managed VF is involved: let it be. */
-		log_warn("vfwarden hook: unreadable XML for '%s' (%s), ignored", argv[2], strerror(-r));
+		log_warn("vfwarden: unreadable XML for '%s' (%s), ignored", argv[2], strerror(-r));
 		return EXIT_OK;
 	}
 	if (in.n == 0)

@@ -620,7 +620,7 @@ static int select_pfs(const struct policy *p, bool policy_ok, const struct host 
 				host_sel[j] |= pf_match_policy(&h->pf[j], &p->pfs[l]) != 0;
 		}
 		if (k < 0 && l < 0) {
-			log_err("vfwarden status: no SR-IOV PF '%s' on this host or in the policy", ops->v[i]);
+			log_err("vfwarden: no SR-IOV PF '%s' on this host or in the policy", ops->v[i]);
 			ret = EXIT_PARTIAL;
 		}
 	}
@@ -712,7 +712,7 @@ static int parse_args(int argc, char **argv, struct cli_operands *ops, bool *jso
 		}
 	}
 	if (*json && *prom) {
-		log_err("vfwarden status: --json and --prometheus exclude each other");
+		log_err("vfwarden: --json and --prometheus exclude each other");
 		return EXIT_USAGE;
 	}
 	return -1;
@@ -739,7 +739,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	}
 	colour = !json && !prom && !output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	if (output && (r = output_open(output, tmp, sizeof(tmp))) < 0) {
-		log_err("vfwarden status: cannot write '%s': %s", output, strerror(-r));
+		log_err("vfwarden: cannot write '%s': %s", output, strerror(-r));
 		free(ops.v);
 		return EXIT_SYSTEM;
 	}
@@ -773,7 +773,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		ret = EXIT_SYSTEM;
 out:
 	if (output && (r = output_close(output, tmp, ret != EXIT_SYSTEM)) < 0) {
-		log_err("vfwarden status: cannot write '%s': %s", output, strerror(-r));
+		log_err("vfwarden: cannot write '%s': %s", output, strerror(-r));
 		ret = EXIT_SYSTEM;
 	}
 	free(v.pfs);

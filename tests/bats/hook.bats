@@ -375,7 +375,7 @@ EOF
 		run --separate-stderr hook $op <<<'<domain><name>vm1</name><devices><hostdev'
 		assert_success
 		assert_output ''
-		assert_stderr_line "vfwarden hook: unreadable XML for 'vm1' (Bad message), ignored"
+		assert_stderr_line "vfwarden: unreadable XML for 'vm1' (Bad message), ignored"
 	done
 	run --separate-stderr hook start begin <<<'<domain><name>vm1</name><devices><hostdev'
 	assert_success
@@ -419,7 +419,7 @@ EOF
 			run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu vm1 $op - <<<"$doc"
 			assert_success
 			assert_output ''
-			assert_stderr_line "vfwarden hook: unreadable XML for 'vm1' (Bad message), ignored"
+			assert_stderr_line "vfwarden: unreadable XML for 'vm1' (Bad message), ignored"
 			refute_stderr_contains "$secret"
 		done
 	done
@@ -468,7 +468,7 @@ EOF
 	rm -f "$REC/$VF0"
 	run --separate-stderr hook prepare begin <"$xml"
 	assert_failure 4
-	assert_stderr_line 'vfwarden hook: cannot read the XML on stdin: File too large'
+	assert_stderr_line 'vfwarden: cannot read the XML on stdin: File too large'
 	[ ! -e "$REC/$VF0" ]
 }
 

@@ -89,3 +89,13 @@ EOF2
 	assert_stderr_contains "no SR-IOV PF 'extra'"
 	assert_output --partial '"schema": "vfwarden-status/2"'
 }
+
+@test "options: every usage error starts 'vfwarden: ', getopt's own included" {
+	for args in "--bogus" "status --bogus" "apply --lock-timeout" "apply --lock-timeout x" \
+		"check extra" "doctor extra" "status --json --prometheus" "hook"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr vfw -c "$POLICY" $args
+		assert_failure 2
+		[[ ${stderr_lines[0]} == "vfwarden: "* ]] || fail "'$args': ${stderr_lines[0]}"
+	done
+}

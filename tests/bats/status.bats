@@ -265,7 +265,7 @@ EOF
 	policy </dev/null
 	run --separate-stderr vfw -c "$POLICY" status enp1s0
 	assert_failure 3
-	assert_stderr_contains "vfwarden status: no SR-IOV PF 'enp1s0' on this host or in the policy"
+	assert_stderr_contains "vfwarden: no SR-IOV PF 'enp1s0' on this host or in the policy"
 }
 
 @test "status: one summary line per PF: label, interface, PCI, driver, VFs present/wanted/max, link" {
