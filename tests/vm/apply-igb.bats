@@ -306,6 +306,12 @@ EOF
 	# b's count changed behind vfwarden's back (igb: through 0)
 	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
 	echo 2 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
+	# igb resets the PF's link when its VF count changes: carrier comes back
+	# about 1.5 s later under TCG; read status once it has settled
+	for _ in $(seq 50); do
+		[ "$(cat "/sys/class/net/$PF1/carrier" 2>/dev/null)" = 1 ] && break
+		sleep 0.2
+	done
 	total0=$(cat "/sys/bus/pci/devices/$PF0_PCI/sriov_totalvfs")
 	total1=$(cat "/sys/bus/pci/devices/$PF1_PCI/sriov_totalvfs")
 	run "$VFWARDEN" -c "$POLICY" status
