@@ -23,10 +23,15 @@ static void help(void)
 	       "changed); 2 usage; 3 some of the policy could not be applied; 4 system error.\n");
 }
 
+/* The run's record and the record of the PF being converged (state.h). */
+struct apply_log {
+	struct last_apply all, pf;
+};
+
 static void report(void *ud, const struct pf_policy *pol, const struct pf_live *pf,
 		   const struct action *a, int err)
 {
-	struct last_apply *last = ud;
+	struct apply_log *log = ud;
 	char who[64], e[128];
 
 	if (a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS)
@@ -35,7 +40,8 @@ static void report(void *ud, const struct pf_policy *pol, const struct pf_live *
 		snprintf(who, sizeof(who), "%s vf%u", pol->label, a->vf);
 	if (err < 0) {
 		log_err("%s %s: %s", who, action_key_name(a), cli_strerror(err, pf, e, sizeof(e)));
-		last_apply_count_failure(last, action_key_name(a));
+		last_apply_count_failure(&log->all, action_key_name(a));
+		last_apply_count_failure(&log->pf, action_key_name(a));
 		return;
 	}
 	if (a->type == ACT_PF_UP)
@@ -67,6 +73,103 @@ static void wait_pfs(const struct policy *p, unsigned long sec)
 	host_free(&h);
 }
 
+/*
+ * The live PF that policy PF i names, in *found: 0; -ENOENT when it is absent
+ * (a notice when every PF is wanted) or not wanted; -EEXIST, logged, when
+ * it cannot be told apart from another.
+ */
+static int policy_pf_find(const struct policy *p, unsigned i, const struct host *h, const bool *wanted,
+			  bool all, int *found)
+{
+	const struct pf_policy *pol = &p->pfs[i];
+	int dup = -1;
+
+	*found = -1;
+	for (unsigned k = 0; k < h->n_pf; k++)
+		if (pf_match_policy(&h->pf[k], pol)) {
+			if (*found < 0)
+				*found = (int)k;
+			else
+				dup = (int)k;
+		}
+	if (*found < 0) {
+		if (all)
+			log_notice("%s: device '%s' not present, skipped", pol->label, pol->device);
+		return -ENOENT;
+	}
+	if (!all && !wanted[*found])
+		return -ENOENT;
+	if (dup >= 0) {
+		log_err("%s: device '%s' matches both %s and %s, left alone", pol->label, pol->device,
+			h->pf[*found].pci, h->pf[dup].pci);
+		return -EEXIST;
+	}
+	/* Two [pf] sections naming one PF in different ways. */
+	for (unsigned j = 0; j < p->n_pfs; j++)
+		if (j != i && pf_match_policy(&h->pf[*found], &p->pfs[j])) {
+			log_err("%s: %s is also [pf %s], left alone", pol->label, h->pf[*found].pci,
+				p->pfs[j].label);
+			return -EEXIST;
+		}
+	return 0;
+}
+
+/* A PF left alone because the policy is ambiguous about it failed too. */
+static void record_refused(const struct converge_opts *co, const struct pf_live *pf)
+{
+	struct apply_log *log = co->ud;
+	int r;
+
+	log->pf = (struct last_apply){ .time = log->all.time, .status = EXIT_PARTIAL, .failures = 1 };
+	last_apply_count_failure(&log->pf, "ambiguous");
+	if (!co->dry_run && (r = last_apply_write_pf(pf->pci, &log->pf)) < 0)
+		log_warn("vfwarden: cannot write %s/last-apply.d/%s: %s", roots.run, pf->pci, strerror(-r));
+}
+
+/* Converge one PF and record the outcome in last-apply.d/<PCI>: EXIT_OK or EXIT_PARTIAL. */
+static int apply_pf(struct nlh *nl, const struct policy *p, unsigned i, struct pf_live *pf,
+		    const struct converge_opts *co, unsigned *changes)
+{
+	const struct pf_policy *pol = &p->pfs[i];
+	struct apply_log *log = co->ud;
+	struct converge_result res;
+	int r, ret = EXIT_OK;
+
+	/* At boot the PF may not be bound yet: udev's bind event brings vfwarden@ back. */
+	if (!pf->driver[0]) {
+		log_notice("%s: %s has no driver bound yet, skipped", pol->label, pf->pci);
+		return EXIT_OK;
+	}
+	log->pf = (struct last_apply){ .time = log->all.time };
+	r = pf_converge(nl, pol, pf, co, &res);
+	if (r < 0) {
+		log_err("%s: %s", pol->label, strerror(-r));
+		last_apply_count_failure(&log->pf, "error");
+		log->pf.failures++;
+		ret = EXIT_PARTIAL;
+	} else {
+		if (res.refused) {
+			log_err("%s: %s; PF left alone", pol->label, res.why);
+			ret = EXIT_PARTIAL;
+			last_apply_count_failure(&log->all, "refused");
+			last_apply_count_failure(&log->pf, "refused");
+		}
+		if (res.skipped_in_use)
+			log_notice("%s: %u VF%s in use by a VM keep their driver, mac and vlan until released",
+				   pol->label, res.skipped_in_use, res.skipped_in_use == 1 ? "" : "s");
+		if (res.failures)
+			ret = EXIT_PARTIAL;
+		*changes += res.changes;
+		log->all.failures += res.failures + (res.refused != 0);
+		log->pf.failures = res.failures + (res.refused != 0);
+		log->pf.changes = res.changes;
+	}
+	log->pf.status = ret;
+	if (!co->dry_run && (r = last_apply_write_pf(pf->pci, &log->pf)) < 0)
+		log_warn("vfwarden: cannot write %s/last-apply.d/%s: %s", roots.run, pf->pci, strerror(-r));
+	return ret;
+}
+
 static int run(const struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -77,8 +180,9 @@ static int run(const struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct last_apply last = { .time = time(NULL) };
-	struct converge_opts co = { .report = report, .ud = &last };
+	struct apply_log log = { .all.time = time(NULL) };
+	struct last_apply *last = &log.all;
+	struct converge_opts co = { .report = report, .ud = &log };
 	struct policy p;
 	struct host h = { 0 };
 	struct nlh *nl = NULL;
@@ -102,14 +206,14 @@ static int run(const struct cli *cli, int argc, char **argv)
 			break;
 		case 'L':
 			if (parse_uint(optarg, 86400, &lock_timeout) < 0) {
-				log_err("vfwarden apply: invalid --lock-timeout '%s'", optarg);
+				log_err("vfwarden: invalid --lock-timeout '%s'", optarg);
 				free(ops.v);
 				return EXIT_USAGE;
 			}
 			break;
 		case 'W':
 			if (parse_uint(optarg, 3600, &wait_sec) < 0) {
-				log_err("vfwarden apply: invalid --wait-pfs '%s'", optarg);
+				log_err("vfwarden: invalid --wait-pfs '%s'", optarg);
 				free(ops.v);
 				return EXIT_USAGE;
 			}
@@ -129,9 +233,9 @@ static int run(const struct cli *cli, int argc, char **argv)
 		policy_free(&p);
 		free(ops.v);
 		log_err("vfwarden: policy invalid, nothing changed");
-		last.status = EXIT_POLICY;
+		last->status = EXIT_POLICY;
 		if (!co.dry_run)
-			last_apply_write(&last);
+			last_apply_write(last);
 		return EXIT_POLICY;
 	}
 	if (wait_sec)
@@ -179,66 +283,14 @@ static int run(const struct cli *cli, int argc, char **argv)
 	}
 
 	for (unsigned i = 0; i < p.n_pfs; i++) {
-		const struct pf_policy *pol = &p.pfs[i];
-		struct converge_result res;
-		int found = -1, dup = -1;
+		int found;
 
-		for (unsigned k = 0; k < h.n_pf; k++)
-			if (pf_match_policy(&h.pf[k], pol)) {
-				if (found < 0)
-					found = (int)k;
-				else
-					dup = (int)k;
-			}
-		if (found < 0) {
-			if (!ops.n)
-				log_notice("%s: device '%s' not present, skipped", pol->label, pol->device);
-			continue;
-		}
-		if (ops.n && !wanted[found])
-			continue;
-		if (dup >= 0) {
-			log_err("%s: device '%s' matches both %s and %s, left alone", pol->label, pol->device,
-				h.pf[found].pci, h.pf[dup].pci);
+		r = policy_pf_find(&p, i, &h, wanted, ops.n == 0, &found);
+		if (r == -EEXIST) {
+			record_refused(&co, &h.pf[found]);
 			ret = EXIT_PARTIAL;
-			continue;
-		}
-		/* Two [pf] sections naming one PF in different ways. */
-		for (unsigned j = 0; j < p.n_pfs; j++)
-			if (j != i && pf_match_policy(&h.pf[found], &p.pfs[j])) {
-				log_err("%s: %s is also [pf %s], left alone", pol->label, h.pf[found].pci,
-					p.pfs[j].label);
-				ret = EXIT_PARTIAL;
-				found = -1;
-				break;
-			}
-		if (found < 0)
-			continue;
-
-		/* At boot the PF may not be bound yet: udev's bind event brings vfwarden@ back. */
-		if (!h.pf[found].driver[0]) {
-			log_notice("%s: %s has no driver bound yet, skipped", pol->label, h.pf[found].pci);
-			continue;
-		}
-		r = pf_converge(nl, pol, &h.pf[found], &co, &res);
-		if (r < 0) {
-			log_err("%s: %s", pol->label, strerror(-r));
+		} else if (r == 0 && apply_pf(nl, &p, i, &h.pf[found], &co, &changes) != EXIT_OK)
 			ret = EXIT_PARTIAL;
-			continue;
-		}
-		if (res.refused) {
-			log_err("%s: %s; PF left alone", pol->label, res.why);
-			ret = EXIT_PARTIAL;
-		}
-		if (res.skipped_in_use)
-			log_notice("%s: %u VF%s in use by a VM keep their driver, mac and vlan until released",
-				   pol->label, res.skipped_in_use, res.skipped_in_use == 1 ? "" : "s");
-		if (res.failures)
-			ret = EXIT_PARTIAL;
-		if (res.refused)
-			last_apply_count_failure(&last, "refused");
-		changes += res.changes;
-		last.failures += res.failures + (res.refused != 0);
 	}
 
 	if (co.dry_run)
@@ -248,9 +300,9 @@ static int run(const struct cli *cli, int argc, char **argv)
 	else
 		printf("%u change%s made\n", changes, changes == 1 ? "" : "s");
 	if (!co.dry_run) {
-		last.status = ret;
-		last.changes = changes;
-		if ((r = last_apply_write(&last)) < 0)
+		last->status = ret;
+		last->changes = changes;
+		if ((r = last_apply_write(last)) < 0)
 			log_warn("vfwarden: cannot write %s/last-apply: %s", roots.run, strerror(-r));
 	}
 out:

@@ -22,7 +22,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (ops.n) {
-		log_err("vfwarden check: unexpected argument '%s'", ops.first);
+		log_err("vfwarden: unexpected argument '%s'", ops.first);
 		return EXIT_USAGE;
 	}
 	r = cli_load_policy(cli, &p, false);

@@ -301,7 +301,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		}
 	}
 	if (ops.n) {
-		log_err("vfwarden doctor: unexpected argument '%s'", ops.first);
+		log_err("vfwarden: unexpected argument '%s'", ops.first);
 		return EXIT_USAGE;
 	}
 	if (d.json)

@@ -498,7 +498,7 @@ static int xml_unreadable(struct hook_ctx *c, bool network, const char *name, in
 			network ? "network" : "domain", name, why);
 		return EXIT_SYSTEM;
 	}
-	log_warn("vfwarden hook: unreadable XML for '%s' (%s), ignored", name, why);
+	log_warn("vfwarden: unreadable XML for '%s' (%s), ignored", name, why);
 	return EXIT_OK;
 }
 
@@ -517,10 +517,10 @@ static int migrate_passthrough(void)
 	if (r < 0) {
 		drain_stdin();
 		if (x.over) {
-			log_err("vfwarden hook: cannot pass the XML through: %s", strerror(-r));
+			log_err("vfwarden: cannot pass the XML through: %s", strerror(-r));
 			return EXIT_SYSTEM;
 		}
-		log_warn("vfwarden hook: cannot read the XML on stdin (%s): left as it is", strerror(-r));
+		log_warn("vfwarden: cannot read the XML on stdin (%s): left as it is", strerror(-r));
 		return EXIT_OK;
 	}
 	if (!x.over && write_all(STDOUT_FILENO, x.buf, x.len) < 0)
@@ -548,7 +548,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc < 5 || (!streq(argv[1], "qemu") && !streq(argv[1], "network"))) {
-		log_err("vfwarden hook: usage: vfwarden hook qemu|network NAME OP SUBOP [EXTRA]");
+		log_err("vfwarden: usage: vfwarden hook qemu|network NAME OP SUBOP [EXTRA]");
 		return EXIT_USAGE;
 	}
 	network = streq(argv[1], "network");
@@ -571,7 +571,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	if (!prepare && !release && !recheck)
 		return EXIT_OK;
 	if (r < 0) {
-		log_err("vfwarden hook: cannot read the XML on stdin: %s", strerror(-r));
+		log_err("vfwarden: cannot read the XML on stdin: %s", strerror(-r));
 		return prepare ? EXIT_SYSTEM : EXIT_OK;
 	}
 	/*

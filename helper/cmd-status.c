@@ -2,7 +2,8 @@
 /*
  * status: every SR-IOV PF on the host and its VFs, as the kernel reports
  * them, with the policy's label and a drift mark where they differ.
- * The JSON form (schema "vfwarden-status/1") is documented in README.md.
+ * The JSON form (schema "vfwarden-status/2") is documented in README.md
+ * and vfwarden(8).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,14 +14,38 @@
 #include "cli.h"
 #include "state.h"
 
+#define STATUS_SCHEMA "vfwarden-status/2"
+
 /* stdout, or the temporary file behind --output. */
 static FILE *out;
 
+/* A host PF as status shows it: what the policy says of it, read once. */
+struct pf_view {
+	struct pf_live *pf;
+	const struct pf_policy *pol; /* NULL: unmanaged (or the policy is invalid) */
+	unsigned in_use, drift;
+	bool have_last;
+	struct last_apply last;
+};
+
+/* What to show: the PFs on the host and the policy PFs that are absent. */
+struct view {
+	struct pf_view *pfs;
+	unsigned n_pfs;
+	const struct pf_policy **absent;
+	unsigned n_absent;
+	bool host_has_pfs;
+	const struct host *host;
+};
+
 static void help(void)
 {
-	printf("Usage: vfwarden [-c FILE] status [--json | --prometheus] [--output FILE]\n\n"
-	       "Show every SR-IOV PF and its VFs; a '*' marks a value that differs from the\n"
-	       "policy and DRIFT lists those keys. --json prints the same as JSON;\n"
+	printf("Usage: vfwarden [-c FILE] status [--json | --prometheus] [--output FILE] [PF...]\n\n"
+	       "Show one line per SR-IOV PF (label, interface, driver, VFs present/wanted/max,\n"
+	       "link), PFs the policy names that are absent, then every VF: a '*' marks a\n"
+	       "value that differs from the policy and DRIFT lists those keys. PF... shows\n"
+	       "only those PFs (interface name, PCI address, sysfs path, permanent MAC or\n"
+	       "policy label). --json prints the same as JSON (vfwarden-status/2);\n"
 	       "--prometheus prints metrics in the node_exporter textfile format.\n"
 	       "--output FILE replaces FILE atomically instead of writing to stdout.\n");
 }
@@ -51,6 +76,44 @@ static json_object *json_flag(int v)
 	return v < 0 ? NULL : json_object_new_boolean(v);
 }
 
+/* "pid N (comm)", as sysfs.c writes a vfio group's holder: pid and comm added to o. */
+static void holder_json(json_object *o, const char *holder)
+{
+	unsigned long pid;
+	const char *c = strstr(holder, " ("), *e = strrchr(holder, ')');
+	char num[24];
+
+	if (strncmp(holder, "pid ", 4) != 0 || !c || !e || e < c ||
+	    (size_t)(c - holder - 4) >= sizeof(num))
+		return;
+	snprintf(num, sizeof(num), "%.*s", (int)(c - holder - 4), holder + 4);
+	if (parse_uint(num, INT_MAX, &pid) < 0)
+		return;
+	json_object_object_add(o, "pid", json_object_new_int((int)pid));
+	json_object_object_add(o, "comm", json_object_new_string_len(c + 2, (int)(e - c - 2)));
+}
+
+/*
+ * The VF's user as an object: {"kind": "domain", "name": "vm1"} from the
+ * hook's record, {"kind": "process", "pid": 4242, "comm": "qemu-system-x86"}
+ * from an open /dev/vfio group; a domain whose process is known has both.
+ */
+static json_object *owner_json(const struct vf_live *vf)
+{
+	json_object *o;
+
+	if (!vf->owner[0])
+		return NULL;
+	o = json_object_new_object();
+	if (strncmp(vf->owner, "domain ", 7) == 0) {
+		json_object_object_add(o, "kind", json_object_new_string("domain"));
+		json_object_object_add(o, "name", json_object_new_string(vf->owner + 7));
+	} else
+		json_object_object_add(o, "kind", json_object_new_string("process"));
+	holder_json(o, vf->holder[0] ? vf->holder : vf->owner);
+	return o;
+}
+
 static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool managed)
 {
 	json_object *o = json_object_new_object(), *d = json_object_new_array();
@@ -76,7 +139,7 @@ static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool manag
 		json_object_object_add(o, "query_rss", json_flag(vf->query_rss));
 	}
 	json_object_object_add(o, "in_use", json_object_new_boolean(vf->in_use));
-	json_object_object_add(o, "owner", vf->owner[0] ? json_object_new_string(vf->owner) : NULL);
+	json_object_object_add(o, "owner", owner_json(vf));
 	for (int k = 0; k < _KEY_VF_MAX; k++)
 		if (drift & (1u << k))
 			json_object_array_add(d, json_object_new_string(vf_key_name((enum vf_key)k)));
@@ -85,49 +148,167 @@ static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool manag
 	return o;
 }
 
-#define MARK(bit) ((drift & (1u << (bit))) ? "*" : "")
+static json_object *pf_json(const struct pf_view *v)
+{
+	const struct pf_live *pf = v->pf;
+	const struct pf_policy *pol = v->pol;
+	json_object *o = json_object_new_object(), *vfs = json_object_new_array();
+	char m[MAC_STR_LEN];
+
+	json_object_object_add(o, "label", pol ? json_object_new_string(pol->label) : NULL);
+	json_object_object_add(o, "interface", pf->ifname[0] ? json_object_new_string(pf->ifname) : NULL);
+	json_object_object_add(o, "pci", json_object_new_string(pf->pci));
+	json_object_object_add(o, "driver", pf->driver[0] ? json_object_new_string(pf->driver) : NULL);
+	json_object_object_add(o, "permanent_mac",
+			       pf->have_perm_mac ? json_object_new_string(format_mac(pf->perm_mac, m)) : NULL);
+	json_object_object_add(o, "totalvfs", json_object_new_int((int)pf->totalvfs));
+	json_object_object_add(o, "numvfs", json_object_new_int((int)pf->numvfs));
+	json_object_object_add(o, "policy_vfs", pol ? json_object_new_int((int)pol->vfs) : NULL);
+	json_object_object_add(o, "drivers_autoprobe", pf->autoprobe < 0 ? NULL : json_object_new_boolean(pf->autoprobe));
+	json_object_object_add(o, "link_up", json_object_new_boolean(pf->up));
+	json_object_object_add(o, "drift", json_object_new_boolean(pol && pol->vfs != pf->numvfs));
+	json_object_object_add(o, "vfs", vfs);
+	for (unsigned i = 0; i < pf->n_vf; i++) {
+		struct vf_live want;
+		uint32_t d = 0;
+		bool managed = pol && i < pol->vfs;
+
+		if (managed) {
+			vf_wanted(pol, pf, i, &want);
+			d = vf_drift(pol, &want, &pf->vf[i]);
+		}
+		json_object_array_add(vfs, vf_json(&pf->vf[i], d, managed));
+	}
+	return o;
+}
+
+static void print_json(const struct view *v, bool policy_ok)
+{
+	json_object *root = json_object_new_object(), *pfs = json_object_new_array(),
+		    *absent = json_object_new_array();
+
+	json_object_object_add(root, "schema", json_object_new_string(STATUS_SCHEMA));
+	json_object_object_add(root, "policy_valid", json_object_new_boolean(policy_ok));
+	json_object_object_add(root, "pfs", pfs);
+	json_object_object_add(root, "absent_pfs", absent);
+	for (unsigned i = 0; i < v->n_pfs; i++)
+		json_object_array_add(pfs, pf_json(&v->pfs[i]));
+	for (unsigned i = 0; i < v->n_absent; i++) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "label", json_object_new_string(v->absent[i]->label));
+		json_object_object_add(o, "device", json_object_new_string(v->absent[i]->device));
+		json_object_object_add(o, "policy_vfs", json_object_new_int((int)v->absent[i]->vfs));
+		json_object_array_add(absent, o);
+	}
+	fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							   JSON_C_TO_STRING_SPACED |
+							   JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+}
+
+/* --- the tables: columns as wide as their widest cell ------------------ */
+
+#define TABLE_COLS 14
+
+struct table {
+	unsigned n_cols, n_rows;
+	size_t width[TABLE_COLS];
+	char **cells; /* n_rows * n_cols */
+};
+
+static int table_add(struct table *t, const char *const *row)
+{
+	char **c = realloc(t->cells, (t->n_rows + 1) * t->n_cols * sizeof(char *));
+
+	if (!c)
+		return -ENOMEM;
+	t->cells = c;
+	c += t->n_rows * t->n_cols;
+	for (unsigned i = 0; i < t->n_cols; i++) {
+		size_t n = strlen(row[i]);
+
+		if (!(c[i] = strdup(row[i]))) {
+			while (i--)
+				free(c[i]);
+			return -ENOMEM;
+		}
+		if (n > t->width[i])
+			t->width[i] = n;
+	}
+	t->n_rows++;
+	return 0;
+}
+
+static void table_free(struct table *t)
+{
+	for (unsigned i = 0; i < t->n_rows * t->n_cols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	t->cells = NULL;
+	t->n_rows = 0;
+}
 
 /* Colour only on a terminal, and never with NO_COLOR set. */
 static bool colour;
-static const int widths[] = { 10, 10, 12, 3, 12, 9, 18, 14, 5, 5, 7, 9, 12, 0 };
 
 /*
- * One row, aligned by the visible width: drift (a '*' value, the DRIFT
- * list) in red, a VF in use in bold, what the driver does not report dim.
+ * Row 0 is the header. colour_of picks a cell's colour: drift (a '*' value,
+ * the DRIFT list) in red, a VF in use in bold, what the driver does not
+ * report dim.
  */
-static void print_cells(const char *const cells[ELEMENTSOF(widths)])
+static void table_print(const struct table *t, const char *(*colour_of)(unsigned col, const char *cell, bool last))
 {
-	for (size_t i = 0; i < ELEMENTSOF(widths); i++) {
-		const char *c = cells[i], *on = "";
-		size_t n = strlen(c);
-		bool last = i + 1 == ELEMENTSOF(widths);
+	for (unsigned r = 0; r < t->n_rows; r++) {
+		for (unsigned i = 0; i < t->n_cols; i++) {
+			const char *c = t->cells[r * t->n_cols + i];
+			bool last = i + 1 == t->n_cols;
+			const char *on = colour && r > 0 ? colour_of(i, c, last) : "";
 
-		if (colour && n && c[n - 1] == '*')
-			on = "\033[1;31m";
-		else if (colour && last && !streq(c, "-"))
-			on = "\033[31m";
-		else if (colour && i == 12 && !streq(c, "-"))
-			on = "\033[1m";
-		else if (colour && i >= 8 && i <= 10 && streq(c, "-"))
-			on = "\033[2m";
-		fprintf(out, "%s%s%s", on, c, *on ? "\033[0m" : "");
-		if (!last)
-			fprintf(out, "%*s", (int)(n < (size_t)widths[i] ? (size_t)widths[i] - n : 0) + 1, "");
+			fprintf(out, "%s%s%s", on, c, *on ? "\033[0m" : "");
+			if (!last)
+				fprintf(out, "%*s", (int)(t->width[i] - strlen(c)) + 2, "");
+		}
+		fputc('\n', out);
 	}
-	fputc('\n', out);
 }
 
-static void print_row(const char *label, const struct pf_live *pf, const struct vf_live *vf,
-		      bool count_drift, uint32_t drift)
+static const char *vf_colour(unsigned col, const char *c, bool last)
 {
-	char m[MAC_STR_LEN], vlan[32], rate[32], dl[160], mac[24];
+	size_t n = strlen(c);
 
-	if (!vf) {
-		fprintf(out, "%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", label,
-		       pf->ifname[0] ? pf->ifname : "-", pf->pci, "-", "-", "-", "-", "-", "-", "-", "-", "-",
-		       "-", count_drift ? "vfs" : "-");
-		return;
-	}
+	if (n && c[n - 1] == '*')
+		return "\033[1;31m";
+	if (last && !streq(c, "-"))
+		return "\033[31m";
+	if (col == 12 && !streq(c, "-"))
+		return "\033[1m";
+	if (col >= 8 && col <= 10 && streq(c, "-"))
+		return "\033[2m";
+	return "";
+}
+
+static const char *pf_colour(unsigned col, const char *c, bool last)
+{
+	size_t n = strlen(c);
+
+	(void)col;
+	if ((n && c[n - 1] == '*') || (last && strncmp(c, "absent", 6) == 0))
+		return "\033[1;31m";
+	if (last && !streq(c, "up"))
+		return "\033[2m";
+	return "";
+}
+
+#define MARK(bit) ((drift & (1u << (bit))) ? "*" : "")
+
+static int vf_row(struct table *t, const char *label, const struct pf_live *pf, const struct vf_live *vf,
+		  bool count_drift, uint32_t drift)
+{
+	char m[MAC_STR_LEN], vlan[32], rate[32], dl[160], mac[24], sp[8], tr[8], ls[12], drv[40], idx[12];
+	const char *cells[] = { label, pf->ifname[0] ? pf->ifname : "-", pf->pci, idx, vf->pci, drv, mac,
+				vlan, sp, tr, ls, rate, vf->owner[0] ? vf->owner : "-", dl };
+
 	drift_list(count_drift, drift, dl, sizeof(dl));
 	if (vf->nl_valid) {
 		snprintf(mac, sizeof(mac), "%s%s", format_mac(vf->mac, m), MARK(KEY_MAC));
@@ -144,21 +325,103 @@ static void print_row(const char *label, const struct pf_live *pf, const struct 
 		strcpy(vlan, "-");
 		strcpy(rate, "-");
 	}
-	char sp[8], tr[8], ls[12], drv[40];
-
 	snprintf(sp, sizeof(sp), "%s%s", vf->nl_valid ? flag_str(vf->spoofchk) : "-", MARK(KEY_SPOOFCHK));
 	snprintf(tr, sizeof(tr), "%s%s", vf->nl_valid ? flag_str(vf->trust) : "-", MARK(KEY_TRUST));
 	snprintf(ls, sizeof(ls), "%s%s",
 		 vf->nl_valid && vf->link_state >= 0 ? link_state_name((enum link_state)vf->link_state) : "-",
 		 MARK(KEY_LINK_STATE));
 	snprintf(drv, sizeof(drv), "%s%s", vf->driver[0] ? vf->driver : "none", MARK(KEY_VF_DRIVER));
-	char idx[12];
-	const char *cells[] = { label, pf->ifname[0] ? pf->ifname : "-", pf->pci, idx, vf->pci, drv, mac,
-				vlan, sp, tr, ls, rate, vf->owner[0] ? vf->owner : "-", dl };
-
 	snprintf(idx, sizeof(idx), "%u", vf->idx);
-	print_cells(cells);
+	return table_add(t, cells);
 }
+
+static int vf_table(const struct view *v)
+{
+	static const char *const head[] = { "PF", "IFACE", "PCI", "VF", "VF-PCI", "DRIVER", "MAC", "VLAN/QOS",
+					    "SPOOF", "TRUST", "LINK", "RATE", "OWNER", "DRIFT" };
+	struct table t = { .n_cols = ELEMENTSOF(head) };
+	int r = table_add(&t, head);
+
+	for (unsigned i = 0; r == 0 && i < v->n_pfs; i++) {
+		const struct pf_view *pv = &v->pfs[i];
+		const struct pf_policy *pol = pv->pol;
+
+		for (unsigned j = 0; r == 0 && j < pv->pf->n_vf; j++) {
+			struct vf_live want;
+			uint32_t d = 0;
+
+			if (pol && j < pol->vfs) {
+				vf_wanted(pol, pv->pf, j, &want);
+				d = vf_drift(pol, &want, &pv->pf->vf[j]);
+			}
+			r = vf_row(&t, pol ? pol->label : "-", pv->pf, &pv->pf->vf[j],
+				   pol && pol->vfs != pv->pf->numvfs, d);
+		}
+	}
+	if (r == 0 && t.n_rows > 1) {
+		fputc('\n', out);
+		table_print(&t, vf_colour);
+	}
+	table_free(&t);
+	return r;
+}
+
+/* LINK: up, down, or no-carrier (up without a cable or peer). */
+static const char *pf_link(const struct pf_live *pf)
+{
+	if (!pf->ifname[0])
+		return "-";
+	return !pf->up ? "down" : pf->carrier ? "up" : "no-carrier";
+}
+
+/* One line per PF: label, interface, PCI, driver, VFs present/wanted/max, link. */
+static int pf_table(const struct view *v)
+{
+	static const char *const head[] = { "PF", "IFACE", "PCI", "DRIVER", "VFS", "LINK" };
+	struct table t = { .n_cols = ELEMENTSOF(head) };
+	int r = table_add(&t, head);
+
+	for (unsigned i = 0; r == 0 && i < v->n_pfs; i++) {
+		const struct pf_live *pf = v->pfs[i].pf;
+		const struct pf_policy *pol = v->pfs[i].pol;
+		char vfs[48], want[12];
+		const char *row[] = { pol ? pol->label : "-", pf->ifname[0] ? pf->ifname : "-", pf->pci,
+				      pf->driver[0] ? pf->driver : "none", vfs, pf_link(pf) };
+
+		snprintf(want, sizeof(want), "%u", pol ? pol->vfs : 0);
+		snprintf(vfs, sizeof(vfs), "%u/%s/%u%s", pf->numvfs, pol ? want : "-", pf->totalvfs,
+			 pol && pol->vfs != pf->numvfs ? "*" : "");
+		r = table_add(&t, row);
+	}
+	for (unsigned i = 0; r == 0 && i < v->n_absent; i++) {
+		const struct pf_policy *pol = v->absent[i];
+		char vfs[24];
+		const char *row[] = { pol->label, pol->device_kind == DEVICE_IFNAME ? pol->device : "-",
+				      pol->device_kind == DEVICE_PCI ? pol->device : "-", "-", vfs, "absent" };
+
+		snprintf(vfs, sizeof(vfs), "-/%u/-", pol->vfs);
+		r = table_add(&t, row);
+	}
+	if (r == 0 && t.n_rows > 1)
+		table_print(&t, pf_colour);
+	table_free(&t);
+	return r;
+}
+
+static int print_tables(const struct view *v)
+{
+	int r;
+
+	if (!v->host_has_pfs)
+		fprintf(out, "No SR-IOV PF on this host: no network device offers VFs (sriov_totalvfs).\n"
+			     "Run 'vfwarden doctor' to see why (IOMMU, SR-IOV off in the firmware, driver).\n%s",
+			v->n_absent ? "\n" : "");
+	if ((r = pf_table(v)) < 0)
+		return r;
+	return vf_table(v);
+}
+
+/* --- Prometheus text format ------------------------------------------- */
 
 /* Prometheus label values: backslash, double quote and newline escaped. */
 static void prom_label(const char *v)
@@ -173,98 +436,121 @@ static void prom_label(const char *v)
 	}
 }
 
-static void prom_pf(const char *metric, const struct pf_live *pf, const struct pf_policy *pol,
-		    unsigned long value)
+static void prom_header(const char *name, const char *help_text)
 {
-	fprintf(out, "%s{pf=\"", metric);
-	prom_label(pf->ifname[0] ? pf->ifname : "");
-	fprintf(out, "\",pci=\"%s\",label=\"", pf->pci);
-	prom_label(pol ? pol->label : "");
-	fprintf(out, "\"} %lu\n", value);
+	fprintf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help_text, name);
 }
 
-static const char *const prom_help[][3] = {
-	{ "vfwarden_pf_vfs", "gauge", "VFs present on the PF (sriov_numvfs)." },
-	{ "vfwarden_pf_vfs_wanted", "gauge", "VFs the policy wants on the PF (absent when unmanaged)." },
-	{ "vfwarden_pf_vfs_total", "gauge", "VFs the PF can have (sriov_totalvfs)." },
-	{ "vfwarden_pf_vfs_in_use", "gauge", "VFs in use by a VM (open vfio group or hook record)." },
-	{ "vfwarden_pf_vfs_drift", "gauge", "Managed VFs whose live settings differ from the policy." },
+/*
+ * A PF's labels: device (the interface, named as node_exporter names it),
+ * pci and the policy's label; device and label are left out, never empty,
+ * when there is no interface or no policy for the PF.
+ */
+static void prom_pf_sample(const char *name, const struct pf_view *v, const char *key, const char *val,
+			   unsigned long long value)
+{
+	fprintf(out, "%s{", name);
+	if (v->pf->ifname[0]) {
+		fputs("device=\"", out);
+		prom_label(v->pf->ifname);
+		fputs("\",", out);
+	}
+	fprintf(out, "pci=\"%s\"", v->pf->pci);
+	if (v->pol) {
+		fputs(",label=\"", out);
+		prom_label(v->pol->label);
+		fputc('"', out);
+	}
+	if (key) {
+		fprintf(out, ",%s=\"", key);
+		prom_label(val);
+		fputc('"', out);
+	}
+	fprintf(out, "} %llu\n", value);
+}
+
+enum pf_metric { M_VFS, M_WANTED, M_MAX, M_IN_USE, M_DRIFT, M_LAST_TIME, M_LAST_STATUS, M_LAST_CHANGES, _M_MAX };
+
+static const char *const pf_metrics[_M_MAX][2] = {
+	[M_VFS] = { "vfwarden_pf_vfs", "VFs present on the PF (sriov_numvfs)." },
+	[M_WANTED] = { "vfwarden_pf_vfs_wanted", "VFs the policy wants on the PF (absent when unmanaged)." },
+	[M_MAX] = { "vfwarden_pf_vfs_max", "VFs the PF can have (sriov_totalvfs)." },
+	[M_IN_USE] = { "vfwarden_pf_vfs_in_use", "VFs in use by a VM (open vfio group or hook record)." },
+	[M_DRIFT] = { "vfwarden_pf_vfs_drift", "Managed VFs whose live settings differ from the policy." },
+	[M_LAST_TIME] = { "vfwarden_pf_last_apply_timestamp_seconds", "When an apply last converged the PF." },
+	[M_LAST_STATUS] = { "vfwarden_pf_last_apply_exit_status",
+			    "Outcome of the PF's last apply (0: the policy holds, 3: not all of it)." },
+	[M_LAST_CHANGES] = { "vfwarden_pf_last_apply_changes", "Changes the PF's last apply made." },
 };
 
-static void prom_header(unsigned i)
+/* The value of metric m for a PF; false when the PF has none. */
+static bool pf_metric_value(enum pf_metric m, const struct pf_view *v, unsigned long long *val)
 {
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", prom_help[i][0], prom_help[i][2], prom_help[i][0],
-		prom_help[i][1]);
+	switch (m) {
+	case M_VFS: *val = v->pf->numvfs; return true;
+	case M_WANTED: *val = v->pol ? v->pol->vfs : 0; return v->pol;
+	case M_MAX: *val = v->pf->totalvfs; return true;
+	case M_IN_USE: *val = v->in_use; return true;
+	case M_DRIFT: *val = v->drift; return v->pol;
+	case M_LAST_TIME: *val = (unsigned long long)v->last.time; return v->have_last;
+	case M_LAST_STATUS: *val = (unsigned long long)v->last.status; return v->have_last;
+	case M_LAST_CHANGES: *val = v->last.changes; return v->have_last;
+	case _M_MAX: break;
+	}
+	return false;
 }
 
-static void prom_last_apply(bool policy_ok)
+static void prom_last_apply(void)
 {
 	struct last_apply l;
 
-	fprintf(out, "# HELP vfwarden_policy_valid Whether the policy parses and validates.\n"
-		     "# TYPE vfwarden_policy_valid gauge\nvfwarden_policy_valid %d\n", policy_ok);
 	if (last_apply_read(&l) < 0)
 		return;
-	fprintf(out, "# HELP vfwarden_last_apply_timestamp_seconds When the last apply ran.\n"
-		     "# TYPE vfwarden_last_apply_timestamp_seconds gauge\n"
-		     "vfwarden_last_apply_timestamp_seconds %lld\n", (long long)l.time);
-	fprintf(out, "# HELP vfwarden_last_apply_exit_status Exit status of the last apply (0: all of the policy holds).\n"
-		     "# TYPE vfwarden_last_apply_exit_status gauge\nvfwarden_last_apply_exit_status %d\n", l.status);
-	fprintf(out, "# HELP vfwarden_last_apply_changes Changes the last apply made.\n"
-		     "# TYPE vfwarden_last_apply_changes gauge\nvfwarden_last_apply_changes %u\n", l.changes);
-	fprintf(out, "# HELP vfwarden_last_apply_failures Changes the last apply could not make, by attribute.\n"
-		     "# TYPE vfwarden_last_apply_failures gauge\n");
+	prom_header("vfwarden_last_apply_timestamp_seconds", "When the last apply ran (any PF).");
+	fprintf(out, "vfwarden_last_apply_timestamp_seconds %lld\n", (long long)l.time);
+	prom_header("vfwarden_last_apply_exit_status", "Exit status of the last apply (0: all of the policy holds).");
+	fprintf(out, "vfwarden_last_apply_exit_status %d\n", l.status);
+	prom_header("vfwarden_last_apply_changes", "Changes the last apply made.");
+	fprintf(out, "vfwarden_last_apply_changes %u\n", l.changes);
+	prom_header("vfwarden_last_apply_failures", "Changes the last apply could not make, by attribute.");
 	for (unsigned i = 0; i < l.n_failed; i++) {
-		fprintf(out, "vfwarden_last_apply_failures{attribute=\"");
+		fputs("vfwarden_last_apply_failures{attribute=\"", out);
 		prom_label(l.failed[i].key);
 		fprintf(out, "\"} %u\n", l.failed[i].count);
 	}
 }
 
-static int prometheus(const struct policy *p, bool policy_ok, struct host *h, struct nlh *nl)
+static void prometheus(const struct policy *p, bool policy_ok, const struct view *v)
 {
-	for (unsigned m = 0; m < ELEMENTSOF(prom_help); m++) {
-		prom_header(m);
-		for (unsigned i = 0; i < h->n_pf; i++) {
-			struct pf_live *pf = &h->pf[i];
-			int k = policy_ok ? cli_policy_for(p, pf) : -1;
-			const struct pf_policy *pol = k >= 0 ? &p->pfs[k] : NULL;
-			unsigned long v = 0;
+	prom_header("vfwarden_build_info", "vfwarden's version; always 1.");
+	fprintf(out, "vfwarden_build_info{version=\"%s\"} 1\n", VFWARDEN_VERSION);
+	prom_header("vfwarden_policy_valid", "Whether the policy parses and validates.");
+	fprintf(out, "vfwarden_policy_valid %d\n", policy_ok);
+	for (unsigned m = 0; m < _M_MAX; m++) {
+		prom_header(pf_metrics[m][0], pf_metrics[m][1]);
+		for (unsigned i = 0; i < v->n_pfs; i++) {
+			unsigned long long val;
 
-			if (m == 0) {
-				/* read once, on the first metric */
-				pf_scan_users(pf);
-				if (pf->ifname[0])
-					nlh_read_pf(nl, pf);
-			}
-			switch (m) {
-			case 0: v = pf->numvfs; break;
-			case 1:
-				if (!pol)
-					continue;
-				v = pol->vfs;
-				break;
-			case 2: v = pf->totalvfs; break;
-			case 3:
-				for (unsigned j = 0; j < pf->n_vf; j++)
-					v += pf->vf[j].in_use;
-				break;
-			case 4:
-				if (!pol)
-					continue;
-				for (unsigned j = 0; j < pf->n_vf && j < pol->vfs; j++) {
-					struct vf_live want;
-
-					vf_wanted(pol, pf, j, &want);
-					v += vf_drift(pol, &want, &pf->vf[j]) != 0;
-				}
-				break;
-			}
-			prom_pf(prom_help[m][0], pf, pol, v);
+			if (pf_metric_value((enum pf_metric)m, &v->pfs[i], &val))
+				prom_pf_sample(pf_metrics[m][0], &v->pfs[i], NULL, NULL, val);
 		}
 	}
-	prom_last_apply(policy_ok);
-	return 0;
+	prom_header("vfwarden_pf_last_apply_failures", "Changes the PF's last apply could not make, by attribute.");
+	for (unsigned i = 0; i < v->n_pfs; i++)
+		for (unsigned k = 0; v->pfs[i].have_last && k < v->pfs[i].last.n_failed; k++)
+			prom_pf_sample("vfwarden_pf_last_apply_failures", &v->pfs[i], "attribute",
+				       v->pfs[i].last.failed[k].key, v->pfs[i].last.failed[k].count);
+	prom_header("vfwarden_policy_pf_present", "Whether a PF the policy names is on the host.");
+	for (unsigned i = 0; policy_ok && i < p->n_pfs; i++) {
+		bool present = false;
+
+		for (unsigned k = 0; k < v->host->n_pf; k++)
+			present |= pf_match_policy(&v->host->pf[k], &p->pfs[i]) != 0;
+		fputs("vfwarden_policy_pf_present{label=\"", out);
+		prom_label(p->pfs[i].label);
+		fprintf(out, "\"} %d\n", present);
+	}
+	prom_last_apply();
 }
 
 /* --output: write to FILE.tmp, rename over FILE, as the textfile collector wants. */
@@ -300,7 +586,101 @@ static int output_close(const char *path, const char *tmp, bool ok)
 	return r;
 }
 
-static int run(const struct cli *cli, int argc, char **argv)
+/* The policy PF an operand names by label, or -1. */
+static int policy_find_label(const struct policy *p, const char *spec)
+{
+	for (unsigned i = 0; i < p->n_pfs; i++)
+		if (streq(p->pfs[i].label, spec))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Which PFs to show: every one, or those the operands name (as apply
+ * takes them, or by policy label). An operand that names nothing is an
+ * error, the rest are still shown: EXIT_OK or EXIT_PARTIAL.
+ */
+static int select_pfs(const struct policy *p, bool policy_ok, const struct host *h,
+		      const struct cli_operands *ops, bool *host_sel, bool *pol_sel)
+{
+	int ret = EXIT_OK;
+
+	for (unsigned i = 0; i < h->n_pf; i++)
+		host_sel[i] = !ops->n;
+	for (unsigned i = 0; policy_ok && i < p->n_pfs; i++)
+		pol_sel[i] = !ops->n;
+	for (int i = 0; i < ops->n; i++) {
+		int k = host_find(h, ops->v[i]), l = policy_ok ? policy_find_label(p, ops->v[i]) : -1;
+
+		if (k >= 0)
+			host_sel[k] = true;
+		if (l >= 0) {
+			pol_sel[l] = true;
+			for (unsigned j = 0; j < h->n_pf; j++)
+				host_sel[j] |= pf_match_policy(&h->pf[j], &p->pfs[l]) != 0;
+		}
+		if (k < 0 && l < 0) {
+			log_err("vfwarden: no SR-IOV PF '%s' on this host or in the policy", ops->v[i]);
+			ret = EXIT_PARTIAL;
+		}
+	}
+	return ret;
+}
+
+/* Read the selected PFs once: users, VF settings, counts, last apply. */
+static void view_fill(struct pf_view *pv, struct pf_live *pf, const struct pf_policy *pol, struct nlh *nl)
+{
+	int r;
+
+	pv->pf = pf;
+	pv->pol = pol;
+	pf_scan_users(pf);
+	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
+		log_warn("%s: cannot read VF settings: %s", pf->ifname, strerror(-r));
+	for (unsigned j = 0; j < pf->n_vf; j++)
+		pv->in_use += pf->vf[j].in_use;
+	for (unsigned j = 0; pol && j < pf->n_vf && j < pol->vfs; j++) {
+		struct vf_live want;
+
+		vf_wanted(pol, pf, j, &want);
+		pv->drift += vf_drift(pol, &want, &pf->vf[j]) != 0;
+	}
+	pv->have_last = last_apply_read_pf(pf->pci, &pv->last) == 0;
+}
+
+static int view_build(struct view *v, const struct policy *p, bool policy_ok, struct host *h,
+		      struct nlh *nl, const struct cli_operands *ops)
+{
+	_cleanup_free_ bool *host_sel = calloc(h->n_pf + 1, sizeof(bool));
+	_cleanup_free_ bool *pol_sel = calloc(p->n_pfs + 1, sizeof(bool));
+	int ret;
+
+	v->pfs = calloc(h->n_pf + 1, sizeof(*v->pfs));
+	v->absent = calloc(p->n_pfs + 1, sizeof(*v->absent));
+	if (!host_sel || !pol_sel || !v->pfs || !v->absent)
+		return -ENOMEM;
+	v->host = h;
+	v->host_has_pfs = h->n_pf > 0;
+	ret = select_pfs(p, policy_ok, h, ops, host_sel, pol_sel);
+	for (unsigned i = 0; i < h->n_pf; i++) {
+		int k = policy_ok ? cli_policy_for(p, &h->pf[i]) : -1;
+
+		if (host_sel[i])
+			view_fill(&v->pfs[v->n_pfs++], &h->pf[i], k >= 0 ? &p->pfs[k] : NULL, nl);
+	}
+	for (unsigned i = 0; policy_ok && i < p->n_pfs; i++) {
+		bool present = false;
+
+		for (unsigned k = 0; k < h->n_pf; k++)
+			present |= pf_match_policy(&h->pf[k], &p->pfs[i]) != 0;
+		if (pol_sel[i] && !present)
+			v->absent[v->n_absent++] = &p->pfs[i];
+	}
+	return ret;
+}
+
+static int parse_args(int argc, char **argv, struct cli_operands *ops, bool *json, bool *prom,
+		      const char **output)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -309,30 +689,20 @@ static int run(const struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *output = NULL;
-	char tmp[PATH_MAX];
-	bool prom = false;
-	struct policy p;
-	struct host h = { 0 };
-	struct nlh *nl = NULL;
-	bool json = false, policy_ok;
-	json_object *root = NULL, *pfs = NULL;
-	struct cli_operands ops = { 0 };
-	int c, r, ret = EXIT_OK;
+	int c;
 
-	out = stdout;
-	while ((c = cli_getopt(argc, argv, "jo:h", opts, &ops)) != -1) {
+	while ((c = cli_getopt(argc, argv, "jo:h", opts, ops)) != -1) {
 		switch (c) {
 		case 1:
 			break;
 		case 'j':
-			json = true;
+			*json = true;
 			break;
 		case 'P':
-			prom = true;
+			*prom = true;
 			break;
 		case 'o':
-			output = optarg;
+			*output = optarg;
 			break;
 		case 'h':
 			help();
@@ -341,17 +711,36 @@ static int run(const struct cli *cli, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (ops.n) {
-		log_err("vfwarden status: unexpected argument '%s'", ops.first);
+	if (*json && *prom) {
+		log_err("vfwarden: --json and --prometheus exclude each other");
 		return EXIT_USAGE;
 	}
-	if (json && prom) {
-		log_err("vfwarden status: --json and --prometheus exclude each other");
-		return EXIT_USAGE;
+	return -1;
+}
+
+static int run(const struct cli *cli, int argc, char **argv)
+{
+	const char *output = NULL;
+	char tmp[PATH_MAX];
+	bool json = false, prom = false, policy_ok;
+	struct policy p;
+	struct host h = { 0 };
+	struct nlh *nl = NULL;
+	struct view v = { 0 };
+	struct cli_operands ops = { .v = calloc((size_t)argc + 1, sizeof(char *)) };
+	int r, ret = EXIT_OK;
+
+	out = stdout;
+	if (!ops.v)
+		return EXIT_SYSTEM;
+	if ((r = parse_args(argc, argv, &ops, &json, &prom, &output)) >= 0) {
+		free(ops.v);
+		return r;
 	}
 	colour = !json && !prom && !output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 	if (output && (r = output_open(output, tmp, sizeof(tmp))) < 0) {
-		log_err("vfwarden status: cannot write '%s': %s", output, strerror(-r));
+		log_err("vfwarden: cannot write '%s': %s", output, strerror(-r));
+		free(ops.v);
 		return EXIT_SYSTEM;
 	}
 	/* An invalid policy still leaves the host worth showing. */
@@ -370,77 +759,26 @@ static int run(const struct cli *cli, int argc, char **argv)
 		ret = EXIT_SYSTEM;
 		goto out;
 	}
-	if (prom) {
-		prometheus(&p, policy_ok, &h, nl);
+	if ((r = view_build(&v, &p, policy_ok, &h, nl, &ops)) < 0) {
+		ret = EXIT_SYSTEM;
 		goto out;
 	}
-	if (json) {
-		root = json_object_new_object();
-		pfs = json_object_new_array();
-		json_object_object_add(root, "schema", json_object_new_string("vfwarden-status/1"));
-		json_object_object_add(root, "policy_valid", json_object_new_boolean(policy_ok));
-		json_object_object_add(root, "pfs", pfs);
-	} else
-		fprintf(out, "%-10s %-10s %-12s %-3s %-12s %-9s %-18s %-14s %-5s %-5s %-7s %-9s %-12s %s\n", "PF",
-		       "IFACE", "PCI", "VF", "VF-PCI", "DRIVER", "MAC", "VLAN/QOS", "SPOOF", "TRUST", "LINK",
-		       "RATE", "OWNER", "DRIFT");
-
-	for (unsigned i = 0; i < h.n_pf; i++) {
-		struct pf_live *pf = &h.pf[i];
-		int k = policy_ok ? cli_policy_for(&p, pf) : -1;
-		const struct pf_policy *pol = k >= 0 ? &p.pfs[k] : NULL;
-		bool count_drift = pol && pol->vfs != pf->numvfs;
-		json_object *o = NULL, *vfs = NULL;
-		char m[MAC_STR_LEN];
-
-		pf_scan_users(pf);
-		if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
-			log_warn("%s: cannot read VF settings: %s", pf->ifname, strerror(-r));
-		if (json) {
-			o = json_object_new_object();
-			vfs = json_object_new_array();
-			json_object_object_add(o, "label", pol ? json_object_new_string(pol->label) : NULL);
-			json_object_object_add(o, "interface", pf->ifname[0] ? json_object_new_string(pf->ifname) : NULL);
-			json_object_object_add(o, "pci", json_object_new_string(pf->pci));
-			json_object_object_add(o, "driver", pf->driver[0] ? json_object_new_string(pf->driver) : NULL);
-			json_object_object_add(o, "permanent_mac",
-					       pf->have_perm_mac ? json_object_new_string(format_mac(pf->perm_mac, m)) : NULL);
-			json_object_object_add(o, "totalvfs", json_object_new_int((int)pf->totalvfs));
-			json_object_object_add(o, "numvfs", json_object_new_int((int)pf->numvfs));
-			json_object_object_add(o, "policy_vfs", pol ? json_object_new_int((int)pol->vfs) : NULL);
-			json_object_object_add(o, "drivers_autoprobe", pf->autoprobe < 0 ? NULL : json_object_new_boolean(pf->autoprobe));
-			json_object_object_add(o, "link_up", json_object_new_boolean(pf->up));
-			json_object_object_add(o, "drift", json_object_new_boolean(count_drift));
-			json_object_object_add(o, "vfs", vfs);
-			json_object_array_add(pfs, o);
-		}
-		if (!pf->n_vf && !json)
-			print_row(pol ? pol->label : "-", pf, NULL, count_drift, 0);
-		for (unsigned v = 0; v < pf->n_vf; v++) {
-			struct vf_live want;
-			uint32_t d = 0;
-			bool managed = pol && v < pol->vfs;
-
-			if (managed) {
-				vf_wanted(pol, pf, v, &want);
-				d = vf_drift(pol, &want, &pf->vf[v]);
-			}
-			if (json)
-				json_object_array_add(vfs, vf_json(&pf->vf[v], d, managed));
-			else
-				print_row(pol ? pol->label : "-", pf, &pf->vf[v], count_drift, d);
-		}
-	}
-	if (json)
-		fprintf(out, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_SPACED |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (r != EXIT_OK && ret == EXIT_OK)
+		ret = r;
+	if (prom)
+		prometheus(&p, policy_ok, &v);
+	else if (json)
+		print_json(&v, policy_ok);
+	else if (print_tables(&v) < 0)
+		ret = EXIT_SYSTEM;
 out:
 	if (output && (r = output_close(output, tmp, ret != EXIT_SYSTEM)) < 0) {
-		log_err("vfwarden status: cannot write '%s': %s", output, strerror(-r));
+		log_err("vfwarden: cannot write '%s': %s", output, strerror(-r));
 		ret = EXIT_SYSTEM;
 	}
-	json_object_put(root);
+	free(v.pfs);
+	free(v.absent);
+	free(ops.v);
 	nlh_close(nl);
 	host_free(&h);
 	policy_free(&p);

@@ -20,15 +20,16 @@ void last_apply_count_failure(struct last_apply *l, const char *key)
 	l->failed[l->n_failed++].count = 1;
 }
 
-int last_apply_write(const struct last_apply *l)
+/* Write l to DIR/NAME through NAME.tmp and rename(2): a reader sees the old or the new record. */
+static int record_write(const char *dir, const char *name, const struct last_apply *l)
 {
 	char p[PATH_MAX], tmp[PATH_MAX + 8];
 	_cleanup_fclose_ FILE *f = NULL;
 	int fd, r;
 
-	if (mkdir(roots.run, 0755) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if ((r = path_join(p, sizeof(p), "%s/last-apply", roots.run)) < 0)
+	if ((r = path_join(p, sizeof(p), "%s/%s", dir, name)) < 0)
 		return r;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -43,20 +44,25 @@ int last_apply_write(const struct last_apply *l)
 		l->changes, l->failures);
 	for (unsigned i = 0; i < l->n_failed; i++)
 		fprintf(f, "failed.%s=%u\n", l->failed[i].key, l->failed[i].count);
-	if (fflush(f) != 0)
-		return -errno;
-	return rename(tmp, p) < 0 ? -errno : 0;
+	if (fflush(f) != 0) {
+		r = -errno;
+		unlink(tmp);
+		return r;
+	}
+	if (rename(tmp, p) < 0) {
+		r = -errno;
+		unlink(tmp);
+		return r;
+	}
+	return 0;
 }
 
-int last_apply_read(struct last_apply *l)
+static int record_read(const char *p, struct last_apply *l)
 {
-	char p[PATH_MAX], line[128];
+	char line[128];
 	_cleanup_fclose_ FILE *f = NULL;
-	int r;
 
 	memset(l, 0, sizeof(*l));
-	if ((r = path_join(p, sizeof(p), "%s/last-apply", roots.run)) < 0)
-		return r;
 	if (!(f = fopen(p, "re")))
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
@@ -83,4 +89,41 @@ int last_apply_read(struct last_apply *l)
 		}
 	}
 	return 0;
+}
+
+int last_apply_write(const struct last_apply *l)
+{
+	return record_write(roots.run, "last-apply", l);
+}
+
+int last_apply_read(struct last_apply *l)
+{
+	char p[PATH_MAX];
+	int r;
+
+	if ((r = path_join(p, sizeof(p), "%s/last-apply", roots.run)) < 0)
+		return r;
+	return record_read(p, l);
+}
+
+int last_apply_write_pf(const char *pci, const struct last_apply *l)
+{
+	char d[PATH_MAX];
+	int r;
+
+	if (mkdir(roots.run, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if ((r = path_join(d, sizeof(d), "%s/last-apply.d", roots.run)) < 0)
+		return r;
+	return record_write(d, pci, l);
+}
+
+int last_apply_read_pf(const char *pci, struct last_apply *l)
+{
+	char p[PATH_MAX];
+	int r;
+
+	if ((r = path_join(p, sizeof(p), "%s/last-apply.d/%s", roots.run, pci)) < 0)
+		return r;
+	return record_read(p, l);
 }

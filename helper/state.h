@@ -7,7 +7,12 @@
 
 #define FAILED_KEYS_MAX 16
 
-/* What the last apply did, kept in /run/vfwarden/last-apply for metrics. */
+/*
+ * What the last apply did, kept for metrics: the whole run in
+ * /run/vfwarden/last-apply, and each PF it converged in
+ * /run/vfwarden/last-apply.d/<PCI>, so that a run for one PF (udev's
+ * vfwarden@) does not hide another PF's failure.
+ */
 struct last_apply {
 	time_t time;
 	int status;
@@ -22,3 +27,5 @@ struct last_apply {
 void last_apply_count_failure(struct last_apply *l, const char *key);
 int last_apply_write(const struct last_apply *l);
 int last_apply_read(struct last_apply *l);
+int last_apply_write_pf(const char *pci, const struct last_apply *l);
+int last_apply_read_pf(const char *pci, struct last_apply *l);

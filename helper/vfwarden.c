@@ -38,10 +38,12 @@ static void add_operand(struct cli_operands *ops, char *arg)
 	ops->n++;
 }
 
+static char prog_name[] = "vfwarden";
+
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
 	       struct cli_operands *ops)
 {
-	char spec[32];
+	char spec[32], *cmd;
 	int c;
 
 	/*
@@ -55,7 +57,11 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 	}
 	if (snprintf(spec, sizeof(spec), "-%s", shortopts) >= (int)sizeof(spec))
 		return '?';
+	/* getopt's own messages start with argv[0]: 'vfwarden: ', as ours do. */
+	cmd = argv[0];
+	argv[0] = prog_name;
 	c = getopt_long(argc, argv, spec, longopts, NULL);
+	argv[0] = cmd;
 	if (c == 1)
 		add_operand(ops, optarg);
 	else if (c == -1)
@@ -133,6 +139,7 @@ int main(int argc, char **argv)
 			hook_argv[n++] = argv[i];
 		return cmd_hook.run(&cli, n, hook_argv);
 	}
+	argv[0] = prog_name;
 	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':

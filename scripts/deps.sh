@@ -13,6 +13,10 @@ TEST_PKGS="bats bats-assert bats-support iproute2 valgrind clang
  busybox-static cpio kmod zstd xz-utils python3 pciutils
  python3-prometheus-client ansible-core iputils-ping strace bash-completion time
  git lintian rpm ansible-lint"
+# metrics.bats checks status --prometheus with promtool (package prometheus,
+# whose daemon this script does not start); man.bats lints the man pages
+# with mandoc.
+TEST_PKGS="$TEST_PKGS mandoc prometheus"
 BPO_PKGS="qemu-system-x86 qemu-utils"
 # For the real-kernel tests (tests/vm): the host's / is the guest's root, so
 # what the guest runs (udevd, libvirtd for --libvirt) is installed here.

@@ -141,3 +141,11 @@ comp() {
 	run comp vfwarden --config="$BATS_TEST_TMPDIR/one.conf" apply onl
 	assert_output 0000:09:00.0
 }
+
+@test "status: SR-IOV PFs present and the policy's labels" {
+	run comp vfwarden status ""
+	assert_output "$(printf '%s\n' 0000:01:00.0 0000:02:00.0 enp1s0 enp2s0 eth9 storage uplink)"
+	refute_output --partial eno1
+	run comp vfwarden status --json up
+	assert_output uplink
+}

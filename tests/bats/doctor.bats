@@ -281,7 +281,7 @@ EOF
 	assert_failure 2
 	run --separate-stderr vfw -c "$POLICY" doctor extra
 	assert_failure 2
-	assert_stderr_line "vfwarden doctor: unexpected argument 'extra'"
+	assert_stderr_line "vfwarden: unexpected argument 'extra'"
 	assert_output ''
 }
 

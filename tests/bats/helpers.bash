@@ -185,15 +185,16 @@ policy() {
 }
 
 # tree_sum: one checksum over every path, link target, mode and file content
-# under $ROOT (but the lock file, which only serialises runs, and last-apply,
-# vfwarden's own record of its last run for metrics), to show that a command
+# under $ROOT (but the lock file, which only serialises runs, and last-apply
+# and last-apply.d/, vfwarden's own records of its last runs for metrics), to show that a command
 # changed nothing on the host.
 tree_sum() {
 	(
 		cd "$ROOT" || exit 1
 		find . ! -path ./run/vfwarden/lock ! -path ./run/vfwarden/last-apply ! -path ./run/vfwarden \
-			-printf '%p %y %m %l\n' | LC_ALL=C sort
-		find . -type f ! -path ./run/vfwarden/lock ! -path ./run/vfwarden/last-apply -print0 |
+			! -path './run/vfwarden/last-apply.d*' -printf '%p %y %m %l\n' | LC_ALL=C sort
+		find . -type f ! -path ./run/vfwarden/lock ! -path ./run/vfwarden/last-apply \
+			! -path './run/vfwarden/last-apply.d/*' -print0 |
 			LC_ALL=C sort -z | xargs -0r sha256sum
 	) | sha256sum | cut -d' ' -f1
 }

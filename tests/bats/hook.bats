@@ -386,7 +386,7 @@ EOF
 		run --separate-stderr hook $op <<<'<domain><name>vm1</name><devices><hostdev'
 		assert_success
 		assert_output ''
-		assert_stderr_line "vfwarden hook: unreadable XML for 'vm1' (Bad message), ignored"
+		assert_stderr_line "vfwarden: unreadable XML for 'vm1' (Bad message), ignored"
 	done
 	run --separate-stderr hook start begin <<<'<domain><name>vm1</name><devices><hostdev'
 	assert_success
@@ -434,7 +434,7 @@ EOF
 		run --separate-stderr timeout 10 "$VFWARDEN" -c "$POLICY" hook qemu vm1 release end - <<<"$doc"
 		assert_success
 		assert_output ''
-		assert_stderr_line "vfwarden hook: unreadable XML for 'vm1' (Bad message), ignored"
+		assert_stderr_line "vfwarden: unreadable XML for 'vm1' (Bad message), ignored"
 		refute_stderr_contains "$secret"
 	done
 	[ "$(tree_sum)" = "$before" ]

@@ -73,9 +73,10 @@ EOF2
 	assert_success
 	run --separate-stderr vfw -c "$POLICY" status --json
 	assert_success
+	# status takes PFs as operands: after '--', --json is one
 	run --separate-stderr vfw -c "$POLICY" status -- --json
-	assert_failure 2
-	assert_stderr_contains "unexpected argument '--json'"
+	assert_failure 3
+	assert_stderr_contains "no SR-IOV PF '--json'"
 	run --separate-stderr vfw -c "$POLICY" check extra --help
 	assert_success
 	run --separate-stderr vfw -c "$POLICY" check extra
@@ -85,6 +86,17 @@ EOF2
 	assert_failure 2
 	assert_stderr_contains "unexpected argument 'extra'"
 	run --separate-stderr vfw -c "$POLICY" status extra --json
-	assert_failure 2
-	assert_stderr_contains "unexpected argument 'extra'"
+	assert_failure 3
+	assert_stderr_contains "no SR-IOV PF 'extra'"
+	assert_output --partial '"schema": "vfwarden-status/2"'
+}
+
+@test "options: every usage error starts 'vfwarden: ', getopt's own included" {
+	for args in "--bogus" "status --bogus" "apply --lock-timeout" "apply --lock-timeout x" \
+		"check extra" "doctor extra" "status --json --prometheus" "hook"; do
+		# shellcheck disable=SC2086
+		run --separate-stderr vfw -c "$POLICY" $args
+		assert_failure 2
+		[[ ${stderr_lines[0]} == "vfwarden: "* ]] || fail "'$args': ${stderr_lines[0]}"
+	done
 }

@@ -36,9 +36,19 @@ EOF
 	fake_vf_state enp1s0 1 mac=02:11:22:33:44:55 vlan=100 trust=1
 }
 
-# row PCI VF: the table row of that VF ("-" for a PF without VFs).
+# row PCI VF: the VF table's row of that VF.
 row() {
 	awk -v pci="$1" -v vf="$2" '$3 == pci && $4 == vf' <<<"$output"
+}
+
+# summary KEY: the PF table's line whose label, interface or PCI is KEY.
+summary() {
+	awk -v k="$1" 'NF == 0 { exit } NR > 1 && ($1 == k || $2 == k || $3 == k)' <<<"$output"
+}
+
+# vf_rows: the VF table, header and rows.
+vf_rows() {
+	awk '/^PF +IFACE +PCI +VF +VF-PCI/ { t = 1 } t' <<<"$output"
 }
 
 @test "status: the table lists every PF and VF with driver, MAC and VLAN" {
@@ -46,8 +56,8 @@ row() {
 	run --separate-stderr vfw -c "$POLICY" status
 	assert_success
 	assert_stderr_empty
-	assert_line --index 0 --regexp '^PF +IFACE +PCI +VF +VF-PCI +DRIVER +MAC +VLAN/QOS +SPOOF +TRUST +LINK +RATE +OWNER +DRIFT$'
-	[ "${#lines[@]}" -eq 5 ]
+	assert_line --index 4 --regexp '^PF +IFACE +PCI +VF +VF-PCI +DRIVER +MAC +VLAN/QOS +SPOOF +TRUST +LINK +RATE +OWNER +DRIFT$'
+	[ "${#lines[@]}" -eq 8 ]
 	read -ra r <<<"$(row $PF 0)"
 	assert_equal "${r[*]}" "uplink enp1s0 $PF 0 $VF0 vfio-pci $M0 100/0/802.1Q on on auto 0/0 - -"
 	read -ra r <<<"$(row $PF 1)"
@@ -55,9 +65,10 @@ row() {
 	# Not in the policy: label '-', shown as the kernel has it, no drift.
 	read -ra r <<<"$(row 0000:02:00.0 0)"
 	assert_equal "${r[*]}" "- enp2s0 0000:02:00.0 0 0000:02:10.0 none 02:00:00:00:02:00 42/1/802.1Q on off auto 0/0 - -"
-	# A PF without VFs still gets a row.
-	read -ra r <<<"$(row 0000:03:00.0 -)"
-	assert_equal "${r[0]} ${r[1]} ${r[2]} ${r[-1]}" "empty enp3s0 0000:03:00.0 -"
+	# A PF without VFs has its summary line only.
+	read -ra r <<<"$(summary 0000:03:00.0)"
+	assert_equal "${r[*]}" "empty enp3s0 0000:03:00.0 ixgbe 0/0/4 up"
+	[ -z "$(row 0000:03:00.0 -)" ]
 }
 
 @test "status: a live value that differs from the policy is marked '*' and named in DRIFT" {
@@ -102,13 +113,13 @@ spoofchk = off
 EOF
 	run vfw -c "$POLICY" status
 	assert_success
-	[ "$(awk 'NR > 1 && $NF != "-"' <<<"$output" | wc -l)" -eq 2 ]
+	[ "$(vf_rows | awk 'NR > 1 && $NF != "-"' | wc -l)" -eq 2 ]
 	run vfw -c "$POLICY" apply
 	assert_success
 	run --separate-stderr vfw -c "$POLICY" status
 	assert_success
 	refute_output --partial '*'
-	[ "$(awk 'NR > 1 && $NF != "-"' <<<"$output" | wc -l)" -eq 0 ]
+	[ "$(vf_rows | awk 'NR > 1 && $NF != "-"' | wc -l)" -eq 0 ]
 	read -ra r <<<"$(row $PF 0)"
 	assert_equal "${r[7]} ${r[8]}" '5/0/802.1Q off'
 }
@@ -128,8 +139,8 @@ EOF
 	fake_vf_state enp1s0 1 mac="$(auto_mac "$(pf_mac enp1s0)" 1)"
 	run --separate-stderr vfw -c "$POLICY" status
 	assert_success
-	read -ra r <<<"$(row 0000:03:00.0 -)"
-	assert_equal "${r[-1]}" 'vfs'
+	read -ra r <<<"$(summary 0000:03:00.0)"
+	assert_equal "${r[4]}" '0/2/4*'
 	# enp1s0 has 2 of the 4 VFs: its rows say so.
 	read -ra r <<<"$(row $PF 0)"
 	assert_equal "${r[-1]}" 'vfs'
@@ -153,7 +164,7 @@ EOF
 	assert_equal "$(row $PF 1 | grep -o 'pid 999 (qemu-kvm)')" 'pid 999 (qemu-kvm)'
 }
 
-@test "status --json: schema vfwarden-status/1 with PFs, VFs and drift" {
+@test "status --json: schema vfwarden-status/2 with PFs, VFs and drift" {
 	host_three_pfs
 	fake_vf_state enp1s0 1 mac=02:11:22:33:44:55 vlan=200 trust=1
 	run --separate-stderr vfw -c "$POLICY" status --json
@@ -163,7 +174,7 @@ EOF
 import json, sys
 doc = json.loads(sys.argv[1])
 m0 = sys.argv[2]
-assert doc["schema"] == "vfwarden-status/1", doc["schema"]
+assert doc["schema"] == "vfwarden-status/2", doc["schema"]
 assert doc["policy_valid"] is True
 pfs = doc["pfs"]
 assert [p["pci"] for p in pfs] == ["0000:01:00.0", "0000:02:00.0", "0000:03:00.0"], pfs
@@ -190,7 +201,7 @@ EOF
 	run jq -r '.schema, (.pfs[] | "\(.label) \(.interface) \(.pci) \(.numvfs) \([.vfs[].mac] | join(","))")' <<<"$output"
 	assert_success
 	assert_output - <<EOF
-vfwarden-status/1
+vfwarden-status/2
 uplink enp1s0 $PF 2 $M0,02:11:22:33:44:55
 null enp2s0 0000:02:00.0 1 02:00:00:00:02:00
 empty enp3s0 0000:03:00.0 0 
@@ -204,7 +215,7 @@ EOF
 	assert_failure 1
 	assert_stderr_line "$POLICY:11: invalid vlan '9999' (0-4095)"
 	assert_stderr_contains 'showing the host without it'
-	[ "${#lines[@]}" -eq 5 ]
+	[ "${#lines[@]}" -eq 8 ]
 	read -ra r <<<"$(row $PF 0)"
 	assert_equal "${r[0]} ${r[-1]}" '- -'
 	run --separate-stderr vfw -c "$POLICY" status --json
@@ -233,12 +244,14 @@ EOF
 	assert_equal "${r[6]} ${r[7]} ${r[-1]}" '00:00:00:00:00:00 0 -'
 }
 
-@test "status: no SR-IOV PF prints the header only; status changes nothing" {
+@test "status: no SR-IOV PF says so and points to doctor, not an empty table; status changes nothing" {
 	policy </dev/null
 	run --separate-stderr vfw -c "$POLICY" status
 	assert_success
-	[ "${#lines[@]}" -eq 1 ]
-	assert_line --index 0 --regexp '^PF +IFACE'
+	assert_stderr_empty
+	assert_line --index 0 --partial 'No SR-IOV PF on this host'
+	assert_output --partial "Run 'vfwarden doctor' to see why"
+	refute_output --regexp '^PF +IFACE'
 	host_three_pfs
 	before=$(tree_sum)
 	run vfw -c "$POLICY" status
@@ -249,10 +262,132 @@ EOF
 	[ ! -e "$ROOT/run/vfwarden/lock" ]
 }
 
-@test "status: an unexpected argument is a usage error" {
+@test "status PF: a PF neither on the host nor in the policy is an error (exit 3)" {
 	policy </dev/null
 	run --separate-stderr vfw -c "$POLICY" status enp1s0
-	assert_failure 2
-	assert_output ''
-	assert_stderr_contains "unexpected argument 'enp1s0'"
+	assert_failure 3
+	assert_stderr_contains "vfwarden: no SR-IOV PF 'enp1s0' on this host or in the policy"
+}
+
+@test "status: one summary line per PF: label, interface, PCI, driver, VFs present/wanted/max, link" {
+	host_three_pfs
+	fake_pf 0000:04:00.0 enp4s0 8 0 ixgbe
+	echo 0 >"$SYS/class/net/enp4s0/carrier"
+	run --separate-stderr vfw -c "$POLICY" status
+	assert_success
+	assert_line --index 0 --regexp '^PF +IFACE +PCI +DRIVER +VFS +LINK$'
+	read -ra r <<<"$(summary enp1s0)"
+	assert_equal "${r[*]}" "uplink enp1s0 $PF igb 2/2/7 up"
+	# unmanaged: no wanted count
+	read -ra r <<<"$(summary enp2s0)"
+	assert_equal "${r[*]}" "- enp2s0 0000:02:00.0 igb 1/-/7 up"
+	read -ra r <<<"$(summary enp3s0)"
+	assert_equal "${r[*]}" "empty enp3s0 0000:03:00.0 ixgbe 0/0/4 up"
+	read -ra r <<<"$(summary enp4s0)"
+	assert_equal "${r[*]}" "- enp4s0 0000:04:00.0 ixgbe 0/-/8 no-carrier"
+	# four PFs, then the VF table
+	[ "$(awk 'NF == 0 { exit } NR > 1' <<<"$output" | wc -l)" -eq 4 ]
+}
+
+@test "status: a PF the policy names that is absent is shown absent (table and JSON)" {
+	host_three_pfs
+	cat >>"$POLICY" <<'EOF'
+[pf gone]
+device = enp9s0
+vfs = 4
+[pf gonepci]
+device = 0000:09:00.0
+vfs = 1
+EOF
+	run --separate-stderr vfw -c "$POLICY" status
+	assert_success
+	read -ra r <<<"$(summary gone)"
+	assert_equal "${r[*]}" "gone enp9s0 - - -/4/- absent"
+	read -ra r <<<"$(summary gonepci)"
+	assert_equal "${r[*]}" "gonepci - 0000:09:00.0 - -/1/- absent"
+	run --separate-stderr vfw -c "$POLICY" status --json
+	assert_success
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["absent_pfs"] == [{"label": "gone", "device": "enp9s0", "policy_vfs": 4},
+                           {"label": "gonepci", "device": "0000:09:00.0", "policy_vfs": 1}], d["absent_pfs"]
+assert [p["label"] for p in d["pfs"]] == ["uplink", None, "empty"]' "$output"
+	# no PF on the host at all: the sentence, then the absent PFs
+	rm -rf "${SYS:?}/bus/pci/devices"/* "${SYS:?}/class/net"/*
+	run --separate-stderr vfw -c "$POLICY" status
+	assert_success
+	assert_line --index 0 --partial 'No SR-IOV PF on this host'
+	read -ra r <<<"$(awk '/^uplink /' <<<"$output")"
+	assert_equal "${r[*]}" "uplink enp1s0 - - -/2/- absent"
+}
+
+@test "status: columns fit long interface names (mlx5's enp65s0f0np0)" {
+	host_three_pfs
+	fake_pf 0000:41:00.0 enp65s0f0np0 8 1 mlx5_core
+	fake_vf 0000:41:00.0 0 0000:41:00.2 none 50
+	fake_vf_state enp65s0f0np0 0 mac=02:00:00:00:41:00
+	run --separate-stderr vfw -c "$POLICY" status
+	assert_success
+	# every column starts where its header does, in both tables
+	python3 - "$output" <<'EOF'
+import re, sys
+for table in sys.argv[1].split("\n\n"):
+    rows = table.splitlines()
+    starts = [m.start() for m in re.finditer(r"\S+", rows[0])]
+    for row in rows[1:]:
+        got = [m.start() for m in re.finditer(r"\S+", row.replace("domain ", "domain_"))]
+        assert got[:len(starts)] == starts, (rows[0], row)
+EOF
+	read -ra r <<<"$(summary enp65s0f0np0)"
+	assert_equal "${r[*]}" "- enp65s0f0np0 0000:41:00.0 mlx5_core 1/-/8 up"
+	read -ra r <<<"$(row 0000:41:00.0 0)"
+	assert_equal "${r[1]} ${r[4]}" "enp65s0f0np0 0000:41:00.2"
+}
+
+@test "status PF...: only the PFs named (interface, PCI address, sysfs path, MAC, label), in every format" {
+	host_three_pfs
+	for spec in enp2s0 0000:02:00.0 /sys/bus/pci/devices/0000:02:00.0 /sys/class/net/enp2s0/ "$(pf_mac enp2s0)"; do
+		run --separate-stderr vfw -c "$POLICY" status "$spec"
+		assert_success
+		[ "$(awk 'NF == 0 { exit } NR > 1' <<<"$output" | wc -l)" -eq 1 ]
+		[ -n "$(summary enp2s0)" ]
+		[ -n "$(row 0000:02:00.0 0)" ]
+		[ -z "$(summary enp1s0)" ] && [ -z "$(row $PF 0)" ]
+	done
+	# by label, several, options after the operands
+	run --separate-stderr vfw -c "$POLICY" status empty uplink --json
+	assert_success
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert [p["interface"] for p in d["pfs"]] == ["enp1s0", "enp3s0"], d' "$output"
+	run --separate-stderr vfw -c "$POLICY" status enp3s0 --prometheus
+	assert_success
+	assert_output --partial 'vfwarden_pf_vfs{device="enp3s0",pci="0000:03:00.0",label="empty"} 0'
+	refute_output --partial 'vfwarden_pf_vfs{device="enp1s0"'
+	# one unknown: an error, the others still shown
+	run --separate-stderr vfw -c "$POLICY" status enp1s0 enp7s0
+	assert_failure 3
+	assert_stderr_contains "no SR-IOV PF 'enp7s0'"
+	[ -n "$(summary enp1s0)" ] && [ -z "$(summary enp2s0)" ]
+}
+
+@test "status --json: owner is an object: a domain (from the hook's record) or a process" {
+	host_three_pfs
+	fake_in_use 31 999 qemu-system-x86
+	fake_owner "$VF0" web1
+	run --separate-stderr vfw -c "$POLICY" status --json
+	assert_success
+	python3 -c '
+import json, sys
+pfs = json.loads(sys.argv[1])["pfs"]
+v0, v1 = pfs[0]["vfs"]
+assert v0["owner"] == {"kind": "domain", "name": "web1"} and v0["in_use"], v0
+assert v1["owner"] == {"kind": "process", "pid": 999, "comm": "qemu-system-x86"} and v1["in_use"], v1
+assert pfs[1]["vfs"][0]["owner"] is None' "$output"
+	# a domain whose QEMU holds the group: both
+	fake_in_use 30 1234 qemu-kvm
+	run --separate-stderr vfw -c "$POLICY" status --json
+	python3 -c '
+import json, sys
+v0 = json.loads(sys.argv[1])["pfs"][0]["vfs"][0]
+assert v0["owner"] == {"kind": "domain", "name": "web1", "pid": 1234, "comm": "qemu-kvm"}, v0' "$output"
 }

@@ -398,3 +398,73 @@ _vfd_step() {
 	echo "# $((SECONDS - s)) s" >&3
 	[ -z "$vfd_failed" ] || fail "failed transitions:"$'\n'"$vfd_failed"
 }
+
+# link_of IF: the PF's link as the kernel has it (down, no-carrier, up).
+link_of() {
+	if ! ip -o link show dev "$1" | grep -q '<[^>]*\bUP\b'; then
+		echo down
+	elif [ "$(cat "/sys/class/net/$1/carrier")" = 1 ]; then
+		echo up
+	else
+		echo no-carrier
+	fi
+}
+
+@test "status: one line per PF with sysfs's VF counts, status PF filters, an absent PF is shown absent" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 3
+[pf b]
+device = $PF1_PCI
+vfs = 1
+[pf gone]
+device = enp250s0
+vfs = 2
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	# b's count changed behind vfwarden's back (igb: through 0)
+	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
+	echo 2 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
+	# igb resets the PF's link when its VF count changes: carrier comes back
+	# about 1.5 s later under TCG; read status once it has settled
+	for _ in $(seq 50); do
+		[ "$(cat "/sys/class/net/$PF1/carrier" 2>/dev/null)" = 1 ] && break
+		sleep 0.2
+	done
+	total0=$(cat "/sys/bus/pci/devices/$PF0_PCI/sriov_totalvfs")
+	total1=$(cat "/sys/bus/pci/devices/$PF1_PCI/sriov_totalvfs")
+	run "$VFWARDEN" -c "$POLICY" status
+	assert_success
+	assert_line --index 0 --regexp '^PF +IFACE +PCI +DRIVER +VFS +LINK$'
+	pfs=$(awk 'NF == 0 { exit } NR > 1' <<<"$output")
+	[ "$(wc -l <<<"$pfs")" -eq 3 ]
+	read -ra r <<<"$(awk -v k="$PF0_PCI" '$3 == k' <<<"$pfs")"
+	assert_equal "${r[*]}" "a $PF0 $PF0_PCI igb $(numvfs "$PF0_PCI")/3/$total0 $(link_of "$PF0")"
+	read -ra r <<<"$(awk -v k="$PF1_PCI" '$3 == k' <<<"$pfs")"
+	assert_equal "${r[*]}" "b $PF1 $PF1_PCI igb $(numvfs "$PF1_PCI")/1/$total1* $(link_of "$PF1")"
+	read -ra r <<<"$(awk '$1 == "gone"' <<<"$pfs")"
+	assert_equal "${r[*]}" "gone enp250s0 - - -/2/- absent"
+	# the VF table: one row per VF sysfs has
+	assert_equal "$(awk -v k="$PF0_PCI" '$3 == k && $4 ~ /^[0-9]+$/' <<<"$output" | wc -l)" "$(numvfs "$PF0_PCI")"
+	assert_equal "$(awk -v k="$PF1_PCI" '$3 == k && $4 ~ /^[0-9]+$/' <<<"$output" | wc -l)" "$(numvfs "$PF1_PCI")"
+
+	# status PF: that PF alone, by PCI address, sysfs path or label
+	for spec in "$PF1_PCI" "/sys/class/net/$PF1" b; do
+		run "$VFWARDEN" -c "$POLICY" status "$spec"
+		assert_success
+		pfs=$(awk 'NF == 0 { exit } NR > 1' <<<"$output")
+		assert_equal "$(awk '{ print $3 }' <<<"$pfs")" "$PF1_PCI"
+		[ -z "$(awk -v k="$PF0_PCI" '$3 == k' <<<"$output")" ]
+	done
+	run "$VFWARDEN" -c "$POLICY" status gone --json
+	assert_success
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["schema"] == "vfwarden-status/2" and d["pfs"] == [], d
+assert d["absent_pfs"] == [{"label": "gone", "device": "enp250s0", "policy_vfs": 2}], d' "$output"
+	run "$VFWARDEN" -c "$POLICY" status enp251s0
+	assert_failure 3
+}

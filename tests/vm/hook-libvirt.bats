@@ -76,7 +76,7 @@ EOF
 	echo "$output" | python3 -c '
 import json, sys
 vf = [v for p in json.load(sys.stdin)["pfs"] if p["label"] == "a" for v in p["vfs"] if v["index"] == 1][0]
-assert vf["owner"] == "domain vm1" and vf["in_use"], vf'
+assert vf["owner"]["kind"] == "domain" and vf["owner"]["name"] == "vm1" and vf["in_use"], vf'
 
 	# stop: back to the policy, nothing the VM set left behind
 	run virsh -q destroy vm1
