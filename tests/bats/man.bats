@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: MIT
 # The man pages: lint clean under mandoc and groff, and complete: every
 # command and long option the program has, its files, environment, JSON
 # documents and metrics.
