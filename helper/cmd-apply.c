@@ -170,7 +170,9 @@ static int apply_pf(struct nlh *nl, const struct policy *p, unsigned i, struct p
 	return ret;
 }
 
-static int run(const struct cli *cli, int argc, char **argv)
+/* apply's options: -1 to go on, else the exit status to return at once. */
+static int parse_opts(int argc, char **argv, struct cli_operands *ops, struct converge_opts *co,
+		      unsigned long *lock_timeout, unsigned long *wait_sec)
 {
 	static const struct option opts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -180,6 +182,42 @@ static int run(const struct cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
+	int c;
+
+	while ((c = cli_getopt(argc, argv, "nfh", opts, ops)) != -1) {
+		switch (c) {
+		case 1:
+			break;
+		case 'n':
+			co->dry_run = true;
+			break;
+		case 'f':
+			co->force = true;
+			break;
+		case 'L':
+			if (parse_uint(optarg, 86400, lock_timeout) < 0) {
+				log_err("vfwarden: invalid --lock-timeout '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'W':
+			if (parse_uint(optarg, 3600, wait_sec) < 0) {
+				log_err("vfwarden: invalid --wait-pfs '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			help();
+			return EXIT_OK;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	return -1;
+}
+
+static int run(const struct cli *cli, int argc, char **argv)
+{
 	struct apply_log log = { .all.time = time(NULL) };
 	struct last_apply *last = &log.all;
 	struct converge_opts co = { .report = report, .ud = &log };
@@ -190,42 +228,13 @@ static int run(const struct cli *cli, int argc, char **argv)
 	unsigned changes = 0;
 	struct cli_operands ops = { .v = calloc((size_t)argc + 1, sizeof(char *)) };
 	bool *wanted = NULL;
-	int c, r, ret = EXIT_OK, lock_fd = -1;
+	int r, ret = EXIT_OK, lock_fd = -1;
 
 	if (!ops.v)
 		return EXIT_SYSTEM;
-	while ((c = cli_getopt(argc, argv, "nfh", opts, &ops)) != -1) {
-		switch (c) {
-		case 1:
-			break;
-		case 'n':
-			co.dry_run = true;
-			break;
-		case 'f':
-			co.force = true;
-			break;
-		case 'L':
-			if (parse_uint(optarg, 86400, &lock_timeout) < 0) {
-				log_err("vfwarden: invalid --lock-timeout '%s'", optarg);
-				free(ops.v);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'W':
-			if (parse_uint(optarg, 3600, &wait_sec) < 0) {
-				log_err("vfwarden: invalid --wait-pfs '%s'", optarg);
-				free(ops.v);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h':
-			help();
-			free(ops.v);
-			return EXIT_OK;
-		default:
-			free(ops.v);
-			return EXIT_USAGE;
-		}
+	if ((r = parse_opts(argc, argv, &ops, &co, &lock_timeout, &wait_sec)) >= 0) {
+		free(ops.v);
+		return r;
 	}
 
 	/* Validate everything before touching anything. */
