@@ -17,16 +17,6 @@ setup() {
 	[ "${VFWARDEN_VM_LIBVIRT:-0}" = 1 ] || skip "needs tests/vm/run --libvirt"
 }
 
-wait_for() {
-	local t=$1
-	shift
-	for _ in $(seq $((t * 5))); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	"$@"
-}
-
 # usec (monotonic) at which udev finished its first event for sysfs path $1
 udev_usec() {
 	udevadm info -q property -p "$1" | sed -n 's/^USEC_INITIALIZED=//p'

@@ -24,17 +24,6 @@ setup() {
 	[ -n "$DEB" ] || skip "no package in build/deb: run 'make deb' on the host first"
 }
 
-# wait_for SECONDS CMD...: poll until CMD succeeds (TCG is slow; bounded).
-wait_for() {
-	local t=$1
-	shift
-	for _ in $(seq $((t * 5))); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	"$@"
-}
-
 numvfs_is() { [ "$(numvfs "$1")" = "$2" ]; }
 
 FILES="/usr/sbin/vfwarden

@@ -17,6 +17,17 @@ vm_setup() {
 }
 
 # Put every PF back to no VFs, unbound overrides and autoprobe on.
+# wait_for SECONDS CMD...: poll until CMD succeeds (TCG is slow; bounded).
+wait_for() {
+	local t=$1
+	shift
+	for _ in $(seq $((t * 5))); do
+		"$@" && return 0
+		sleep 0.2
+	done
+	"$@"
+}
+
 vm_reset() {
 	local pci
 	for pci in "${PF_ADDRS[@]}"; do

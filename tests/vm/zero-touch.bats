@@ -13,17 +13,6 @@ setup() {
 	[ "${VFWARDEN_VM_SYSTEMD:-0}" = 1 ] || skip "needs tests/vm/run --systemd"
 }
 
-# wait_for SECONDS CMD...: poll until CMD succeeds (TCG is slow; bounded).
-wait_for() {
-	local t=$1
-	shift
-	for _ in $(seq $((t * 5))); do
-		"$@" && return 0
-		sleep 0.2
-	done
-	"$@"
-}
-
 vlans_are() { vfs_have "$1" "$3" "$2" vlan; } # PF VLAN N: the first N VFs have VLAN
 
 @test "at boot: VFs exist, configured and bound, before libvirtd starts" {
@@ -90,6 +79,20 @@ wait_secs() {
 	until "$@"; do
 		[ "$SECONDS" -lt "$end" ] || return 1
 		sleep 0.5
+	done
+}
+
+# marks_after_change VALUE NETDEV...: a change uevent for each netdev, then
+# each has NM_UNMANAGED=VALUE ("" for none).
+marks_after_change() {
+	local want=$1 n
+	shift
+	for n in "$@"; do
+		udevadm trigger --action=change "/sys/class/net/$n"
+	done
+	udevadm settle
+	for n in "$@"; do
+		assert_equal "$n: $(nm_unmanaged "$n")" "$n: $want"
 	done
 }
 
@@ -235,13 +238,7 @@ vf_netdevs() {
 		assert_equal "$n: $(nm_unmanaged "$n")" "$n: 1"
 	done
 	# a change uevent (udevadm trigger, as doctor suggests) keeps the mark
-	for n in $netdevs; do
-		udevadm trigger --action=change "/sys/class/net/$n"
-	done
-	udevadm settle
-	for n in $netdevs; do
-		assert_equal "$n: $(nm_unmanaged "$n")" "$n: 1"
-	done
+	marks_after_change 1 $netdevs
 	t0=$(date +%s%N)
 	for _ in $(seq 100); do
 		"$VFWARDEN" udev "$n" > /dev/null
@@ -252,13 +249,7 @@ vf_netdevs() {
 	# PF1 leaves the policy: its VFs stay, NetworkManager may have them
 	rm -f /etc/vfwarden/conf.d/60-b.conf
 	policy_settled
-	for n in $netdevs; do
-		udevadm trigger --action=change "/sys/class/net/$n"
-	done
-	udevadm settle
-	for n in $netdevs; do
-		assert_equal "$n: $(nm_unmanaged "$n")" "$n: "
-	done
+	marks_after_change "" $netdevs
 	# VFs made by hand on a PF the policy does not name: not marked on add
 	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
 	echo 2 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
