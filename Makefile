@@ -36,9 +36,15 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy sysfs pfwait netlink plan converge log lock hook state dl
+CORE     = util policy sysfs proc pfwait plan converge log lock hook state dl backend
+# The backend (helper/backend.h): the kernel's in build/vfwarden, the fake
+# host of tests/fake/ in build/vfwarden-test, which the bats tier runs.
+HOST     = netlink ethtool kmod backend-host
+FAKE     = backend-fake
 CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor cmd-udev
 CORE_O   = $(CORE:%=$(B)/%.o)
+HOST_O   = $(HOST:%=$(B)/%.o)
+FAKE_O   = $(FAKE:%=$(B)/fake/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)
 UNIT     = test-policy test-mac test-plan test-netlink
@@ -63,6 +69,10 @@ $(B):
 $(B)/%.o: helper/%.c $(HDRS) | $(B)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+$(B)/fake/%.o: tests/fake/%.c $(HDRS) | $(B)
+	@mkdir -p $(B)/fake
+	$(CC) $(CFLAGS) -Ihelper -c -o $@ $<
+
 $(B)/dl.o: $(B)/soname.h
 
 $(B)/dlopen-probe: helper/dlopen-probe.c helper/dl.h Makefile | $(B)
@@ -78,11 +88,14 @@ $(B)/soname.h: $(B)/dlopen-probe
 	done
 	@mv $@.tmp $@ && sed 's|^|$@: |' $@
 
-$(B)/vfwarden: $(CORE_O) $(CMDS_O)
+$(B)/vfwarden: $(CORE_O) $(HOST_O) $(CMDS_O)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(CORE_O)
-	$(CC) $(CFLAGS) -Ihelper $(LDFLAGS) -o $@ $< $(CORE_O) $(LDLIBS)
+$(B)/vfwarden-test: $(CORE_O) $(FAKE_O) $(CMDS_O)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(CORE_O) $(HOST_O)
+	$(CC) $(CFLAGS) -Ihelper $(LDFLAGS) -o $@ $< $(CORE_O) $(HOST_O) $(LDLIBS)
 
 deps:
 	sh scripts/deps.sh
@@ -190,13 +203,13 @@ check-unit: $(UNIT:%=$(B)/%)
 
 BATS_FILES ?= $(wildcard tests/bats/*.bats)
 # What the sanitizer build adds nothing to: packaging and the harness itself.
-BATS_NO_ASAN = tests/bats/package.bats tests/bats/harness.bats
+BATS_NO_ASAN = tests/bats/package.bats tests/bats/harness.bats tests/bats/backend.bats
 
-check-bats: $(B)/vfwarden
+check-bats: $(B)/vfwarden $(B)/vfwarden-test
 	@mkdir -p $(RESULTS)
 	@for t in $(BATS_FILES); do \
 		n=$$(basename $$t .bats); echo "# bats: $$t"; \
-		VFWARDEN=$(CURDIR)/$(B)/vfwarden tests/tap-run $(RESULTS)/$(TAP_PREFIX)bats-$$n.tap $$n bats --tap $$t; \
+		VFWARDEN=$(CURDIR)/$(B)/vfwarden-test VFWARDEN_RELEASE=$(CURDIR)/$(B)/vfwarden tests/tap-run $(RESULTS)/$(TAP_PREFIX)bats-$$n.tap $$n bats --tap $$t; \
 	done
 
 # The same unit and bats tiers on an ASan + UBSan build, in its own build dir.
@@ -218,7 +231,7 @@ FUZZ        = fuzz-policy fuzz-xml
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all -Ihelper $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-FUZZ_SRCS   = $(CORE:%=helper/%.c)
+FUZZ_SRCS   = $(CORE:%=helper/%.c) $(HOST:%=helper/%.c)
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(HDRS) $(B)/soname.h
 	@mkdir -p $(B)/fuzz

@@ -3,6 +3,7 @@
 
 #include <limits.h>
 
+#include "backend.h"
 #include "policy.h"
 
 struct vf_live {
@@ -52,18 +53,6 @@ struct host {
 	unsigned n_pf;
 };
 
-/* Roots, so that tests can point vfwarden at a fake tree. */
-struct roots {
-	char sys[PATH_MAX];
-	char proc[PATH_MAX];
-	char run[PATH_MAX];
-	char qemu_run[PATH_MAX]; /* libvirt's /run/libvirt/qemu: NAME.pid of each running domain */
-	char fake_nl[PATH_MAX]; /* "" outside tests */
-	bool test;
-};
-extern struct roots roots;
-void roots_init(void);
-
 int host_scan(struct host *h);
 void host_free(struct host *h);
 int pf_scan(struct pf_live *pf);
@@ -82,6 +71,9 @@ int pf_write_autoprobe(const struct pf_live *pf, bool on);
 int vf_bind(const struct vf_live *vf, const char *driver);
 int vf_unbind(const struct vf_live *vf);
 int vf_keep_unbound(const struct vf_live *vf);
+/* For the backends' probe(): write vf to drivers_probe; check where it ended. */
+int vf_probe(const struct vf_live *vf);
+int vf_probe_check(const struct vf_live *vf, const char *driver, int probe_r);
 /* driver "" or NULL clears it. */
 int vf_set_override(const struct vf_live *vf, const char *driver);
 void vf_read_driver(const struct vf_live *vf, char *buf, size_t size);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "log.h"
 
 /* From udev, systemd and libvirt stderr is no terminal: keep a copy in syslog. */
@@ -13,7 +14,7 @@ static bool use_syslog;
 void log_open(void)
 {
 	/* Under systemd stderr already is the journal (JOURNAL_STREAM): no second copy. */
-	use_syslog = !isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") && !getenv("VFWARDEN_TEST_ROOT");
+	use_syslog = !isatty(STDERR_FILENO) && !getenv("JOURNAL_STREAM") && backend->syslog;
 	if (use_syslog)
 		openlog("vfwarden", LOG_PID, LOG_DAEMON);
 }

@@ -3,18 +3,13 @@
  * VF attributes over rtnetlink: libnl-3 for the socket and the messages,
  * libnl-route-3 for the link itself; the VF list is read and written here
  * (see nl_parse_link() for why).
- *
- * Under VFWARDEN_TEST_ROOT the same calls read and write a plain-text
- * stand-in for the PF's VF table instead ($ROOT/netlink/<ifname>), and append
- * every write to $ROOT/netlink/log, so the CLI tests can see exactly what
- * would reach the kernel. $ROOT/netlink/<ifname>.reject lists keys the fake
- * driver refuses with EOPNOTSUPP, as igb refuses link-state.
+ * These are the host backend's calls (kernel.h); the core reaches them
+ * through netlink.h's nlh_*() (backend.c).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <arpa/inet.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
@@ -25,7 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "netlink.h"
+#include "kernel.h"
 
 struct nlh {
 	struct nl_sock *sk;
@@ -50,185 +45,15 @@ static int nle_to_errno(int e)
 	return -EIO;
 }
 
-/* ---- the test stand-in ---- */
-
-static int fake_path(char *buf, size_t size, const char *ifname, const char *suffix)
-{
-	return path_join(buf, size, "%s/%s%s", roots.fake_nl, ifname, suffix);
-}
-
-static void fake_parse_vf(char *line, struct vf_live *vf)
-{
-	char *save = NULL;
-
-	for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
-		char *eq = strchr(t, '=');
-		long v;
-
-		if (!eq)
-			continue;
-		*eq++ = '\0';
-		v = strtol(eq, NULL, 0);
-		if (streq(t, "mac"))
-			parse_mac(eq, vf->mac);
-		else if (streq(t, "vlan"))
-			vf->vlan = (unsigned)v;
-		else if (streq(t, "qos"))
-			vf->qos = (unsigned)v;
-		else if (streq(t, "proto"))
-			vf->vlan_proto = streq(eq, "802.1ad") ? ETH_P_8021AD_ : ETH_P_8021Q_;
-		else if (streq(t, "spoofchk"))
-			vf->spoofchk = (int)v;
-		else if (streq(t, "trust"))
-			vf->trust = (int)v;
-		else if (streq(t, "link"))
-			vf->link_state = (int)v;
-		else if (streq(t, "max"))
-			vf->max_tx_rate = (unsigned)v;
-		else if (streq(t, "min"))
-			vf->min_tx_rate = (unsigned)v;
-		else if (streq(t, "rss"))
-			vf->query_rss = (int)v;
-	}
-}
-
-static int fake_read_pf(struct pf_live *pf)
-{
-	char p[PATH_MAX], line[512];
-	_cleanup_fclose_ FILE *f = NULL;
-	int r = fake_path(p, sizeof(p), pf->ifname, "");
-
-	if (r < 0)
-		return r;
-	pf->ifindex = 1;
-	f = fopen(p, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long idx;
-		char *sp = strchr(line, ' ');
-
-		line[strcspn(line, "\n")] = '\0';
-		if (strncmp(line, "vf", 2) != 0 || !sp)
-			continue;
-		*sp = '\0';
-		if (parse_uint(line + 2, VFS_MAX, &idx) < 0 || idx >= pf->n_vf)
-			continue;
-		pf->vf[idx].nl_valid = true;
-		pf->vf[idx].vlan_proto = ETH_P_8021Q_;
-		fake_parse_vf(sp + 1, &pf->vf[idx]);
-	}
-	return 0;
-}
-
-static void fake_format_vf(const struct vf_live *vf, char *buf, size_t size)
-{
-	char m[MAC_STR_LEN];
-
-	snprintf(buf, size, "vf%u mac=%s vlan=%u qos=%u proto=%s spoofchk=%d trust=%d link=%d max=%u min=%u rss=%d\n",
-		 vf->idx, format_mac(vf->mac, m), vf->vlan, vf->qos, vlan_proto_name(vf->vlan_proto),
-		 vf->spoofchk, vf->trust, vf->link_state, vf->max_tx_rate, vf->min_tx_rate,
-		 vf->query_rss);
-}
-
-static int fake_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fake_log(const char *fmt, ...)
-{
-	char p[PATH_MAX];
-	_cleanup_fclose_ FILE *f = NULL;
-	va_list ap;
-
-	if (path_join(p, sizeof(p), "%s/log", roots.fake_nl) < 0 || !(f = fopen(p, "ae")))
-		return -errno;
-	va_start(ap, fmt);
-	vfprintf(f, fmt, ap);
-	va_end(ap);
-	return 0;
-}
-
-static int fake_set_vf(const struct pf_live *pf, const struct action *a)
-{
-	char p[PATH_MAX], line[512];
-	struct vf_live *vfs;
-	_cleanup_fclose_ FILE *f = NULL;
-	const char *key = action_key_name(a);
-	struct pf_live copy = *pf;
-	int r;
-
-	if (fake_path(p, sizeof(p), pf->ifname, ".reject") == 0 && (f = fopen(p, "re"))) {
-		while (fgets(line, sizeof(line), f)) {
-			line[strcspn(line, "\n")] = '\0';
-			if (streq(line, key))
-				return -EOPNOTSUPP;
-		}
-		fclose(f);
-		f = NULL;
-	}
-
-	vfs = calloc(pf->n_vf, sizeof(*vfs));
-	if (!vfs)
-		return -ENOMEM;
-	for (unsigned i = 0; i < pf->n_vf; i++) {
-		vfs[i] = pf->vf[i];
-		if (!vfs[i].nl_valid) {
-			memset(vfs[i].mac, 0, MAC_LEN);
-			vfs[i].vlan = vfs[i].qos = vfs[i].max_tx_rate = vfs[i].min_tx_rate = 0;
-			vfs[i].vlan_proto = ETH_P_8021Q_;
-			vfs[i].spoofchk = 1;
-			vfs[i].trust = vfs[i].link_state = vfs[i].query_rss = 0;
-		}
-	}
-	copy.vf = vfs;
-	if ((r = fake_read_pf(&copy)) < 0)
-		goto out;
-	switch (a->key) {
-	case KEY_MAC: memcpy(vfs[a->vf].mac, a->mac, MAC_LEN); break;
-	case KEY_VLAN:
-		vfs[a->vf].vlan = a->v1;
-		vfs[a->vf].qos = a->v2;
-		vfs[a->vf].vlan_proto = (uint16_t)a->v3;
-		break;
-	case KEY_SPOOFCHK: vfs[a->vf].spoofchk = (int)a->v1; break;
-	case KEY_TRUST: vfs[a->vf].trust = (int)a->v1; break;
-	case KEY_LINK_STATE: vfs[a->vf].link_state = (int)a->v1; break;
-	case KEY_QUERY_RSS: vfs[a->vf].query_rss = (int)a->v1; break;
-	case KEY_MAX_TX_RATE:
-	case KEY_MIN_TX_RATE:
-		vfs[a->vf].max_tx_rate = a->v1;
-		vfs[a->vf].min_tx_rate = a->v2;
-		break;
-	default: r = -EINVAL; goto out;
-	}
-	if ((r = fake_path(p, sizeof(p), pf->ifname, "")) < 0)
-		goto out;
-	f = fopen(p, "we");
-	if (!f) {
-		r = -errno;
-		goto out;
-	}
-	for (unsigned i = 0; i < pf->n_vf; i++) {
-		fake_format_vf(&vfs[i], line, sizeof(line));
-		fputs(line, f);
-	}
-	fake_log("%s vf%u %s %s\n", pf->ifname, a->vf, key, a->to);
-out:
-	free(vfs);
-	return r;
-}
-
 /* ---- libnl ---- */
 
-int nlh_open(struct nlh **ret)
+int rtnetlink_open(struct nlh **ret)
 {
 	struct nlh *h = calloc(1, sizeof(*h));
 	int r;
 
 	if (!h)
 		return -ENOMEM;
-	if (roots.test) {
-		*ret = h;
-		return 0;
-	}
 	h->sk = nl_socket_alloc();
 	if (!h->sk) {
 		free(h);
@@ -254,10 +79,8 @@ int nlh_open(struct nlh **ret)
 	return 0;
 }
 
-void nlh_close(struct nlh *h)
+void rtnetlink_close(struct nlh *h)
 {
-	if (!h)
-		return;
 	if (h->addrs)
 		nl_cache_free(h->addrs);
 	if (h->sk)
@@ -266,25 +89,6 @@ void nlh_close(struct nlh *h)
 }
 
 /* ---- addresses: RTM_GETADDR, one dump per handle ---- */
-
-/* $ROOT/netlink/addr: "IFNAME ADDR/PREFIXLEN global|link|host", a line each. */
-static int fake_global_addr(const char *ifname, char *buf, size_t size)
-{
-	char p[PATH_MAX], line[256], dev[32], addr[64], scope[16];
-	_cleanup_fclose_ FILE *f = NULL;
-
-	if (path_join(p, sizeof(p), "%s/addr", roots.fake_nl) < 0)
-		return -ENAMETOOLONG;
-	if (!(f = fopen(p, "re")))
-		return errno == ENOENT ? 0 : -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%31s %63s %15s", dev, addr, scope) == 3 && streq(dev, ifname) &&
-		    streq(scope, "global")) {
-			snprintf(buf, size, "%s", addr);
-			return 1;
-		}
-	return 0;
-}
 
 static void format_addr(struct rtnl_addr *a, char *buf, size_t size)
 {
@@ -296,14 +100,12 @@ static void format_addr(struct rtnl_addr *a, char *buf, size_t size)
 	snprintf(buf, size, "%s/%d", s, rtnl_addr_get_prefixlen(a));
 }
 
-int nlh_global_addr(struct nlh *h, const char *ifname, char *buf, size_t size)
+int rtnetlink_global_addr(struct nlh *h, const char *ifname, char *buf, size_t size)
 {
 	char p[PATH_MAX];
 	unsigned long ifindex;
 	int r;
 
-	if (roots.test)
-		return fake_global_addr(ifname, buf, size);
 	if ((r = path_join(p, sizeof(p), "%s/class/net/%s/ifindex", roots.sys, ifname)) < 0 ||
 	    (r = read_uint_file(p, &ifindex)) < 0)
 		return r;
@@ -546,7 +348,7 @@ static int on_link_msg(struct nl_msg *msg, void *arg)
  * into the buffers nlh_open() sizes for it). libnl's route parser trusts the wrapped
  * list length (nl_parse_link() above), so the reply is read here.
  */
-int nlh_read_pf(struct nlh *h, struct pf_live *pf)
+int rtnetlink_read_pf(struct nlh *h, struct pf_live *pf)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
 	struct link_reply lr = { .pf = pf };
@@ -554,10 +356,6 @@ int nlh_read_pf(struct nlh *h, struct pf_live *pf)
 	struct nl_cb *cb = NULL;
 	int r;
 
-	if (!pf->ifname[0])
-		return -ENODEV;
-	if (roots.test)
-		return fake_read_pf(pf);
 	msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
 	if (!msg)
 		return -ENOMEM;
@@ -656,21 +454,13 @@ static int put_vf_attr(struct nl_msg *msg, const struct action *a)
 	}
 }
 
-int nlh_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n)
+int rtnetlink_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC, .ifi_index = pf->ifindex };
 	struct nlattr *list;
 	struct nl_msg *msg;
 	int r;
 
-	if (n == 0 || n > NLH_BATCH_MAX)
-		return -EINVAL;
-	if (roots.test) {
-		for (unsigned i = 0; i < n; i++)
-			if ((r = fake_set_vf(pf, &a[i])) < 0)
-				return r;
-		return 0;
-	}
 	/* 64 bytes an entry is more than the largest (VLAN_LIST) needs. */
 	msg = nlmsg_alloc_size(NLMSG_SPACE(sizeof(ifi)) + NLA_HDRLEN + (size_t)n * 64);
 	if (!msg)
@@ -683,10 +473,6 @@ int nlh_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a,
 	for (unsigned i = 0; i < n; i++) {
 		struct nlattr *info = nla_nest_start(msg, IFLA_VF_INFO);
 
-		if (a[i].type != ACT_VF_ATTR) {
-			r = -EINVAL;
-			goto out;
-		}
 		if (!info || put_vf_attr(msg, &a[i]) < 0 || nla_nest_end(msg, info) < 0)
 			goto out;
 	}
@@ -701,24 +487,11 @@ out:
 	return r;
 }
 
-int nlh_set_vf(struct nlh *h, const struct pf_live *pf, const struct action *a)
-{
-	return nlh_set_vfs(h, pf, a, 1);
-}
-
-int nlh_set_up(struct nlh *h, const struct pf_live *pf)
+int rtnetlink_set_up(struct nlh *h, const struct pf_live *pf)
 {
 	struct rtnl_link *orig = NULL, *change = NULL;
 	int r;
 
-	if (roots.test) {
-		char p[PATH_MAX];
-
-		if ((r = path_join(p, sizeof(p), "%s/class/net/%s/flags", roots.sys, pf->ifname)) < 0 ||
-		    (r = write_string_file(p, "0x1003\n")) < 0)
-			return r;
-		return fake_log("%s up\n", pf->ifname);
-	}
 	orig = rtnl_link_alloc();
 	change = rtnl_link_alloc();
 	if (!orig || !change) {

@@ -1,46 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * PFs and VFs as sysfs shows them, and the sysfs writes that create VFs and
- * bind their drivers. Every path goes through roots.sys so that the tests
- * can run the same code on a fake tree (VFWARDEN_TEST_ROOT).
+ * bind their drivers. Every path goes through roots.sys, which the backend
+ * sets (backend.h): the kernel's /sys, or a directory tree in the tests.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
 #include <net/if.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "host.h"
-#include "dl.h"
-
-struct roots roots;
-
-void roots_init(void)
-{
-	const char *t = getenv("VFWARDEN_TEST_ROOT");
-
-	memset(&roots, 0, sizeof(roots));
-	if (t && *t) {
-		roots.test = true;
-		snprintf(roots.sys, sizeof(roots.sys), "%s/sys", t);
-		snprintf(roots.proc, sizeof(roots.proc), "%s/proc", t);
-		snprintf(roots.run, sizeof(roots.run), "%s/run/vfwarden", t);
-		snprintf(roots.qemu_run, sizeof(roots.qemu_run), "%s/run/libvirt/qemu", t);
-		snprintf(roots.fake_nl, sizeof(roots.fake_nl), "%s/netlink", t);
-		return;
-	}
-	strcpy(roots.sys, "/sys");
-	strcpy(roots.proc, "/proc");
-	strcpy(roots.run, "/run/vfwarden");
-	strcpy(roots.qemu_run, "/run/libvirt/qemu");
-}
 
 /*
  * netdevsim, the kernel's software NIC for tests, sits on its own bus and
@@ -125,22 +94,9 @@ static void read_perm_mac(struct pf_live *pf)
 	pf->have_perm_mac = false;
 	if (!pf->ifname[0])
 		return;
-	if (!roots.test) {
-		union {
-			struct ethtool_perm_addr h;
-			uint8_t raw[sizeof(struct ethtool_perm_addr) + 32];
-		} epa = { .h = { .cmd = ETHTOOL_GPERMADDR, .size = 32 } };
-		struct ifreq ifr = { 0 };
-		_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", pf->ifname);
-		ifr.ifr_data = (void *)&epa;
-		if (fd >= 0 && ioctl(fd, SIOCETHTOOL, &ifr) == 0 && epa.h.size == MAC_LEN &&
-		    !mac_is_zero(epa.h.data)) {
-			memcpy(pf->perm_mac, epa.h.data, MAC_LEN);
-			pf->have_perm_mac = true;
-			return;
-		}
+	if (backend->perm_mac(pf->ifname, pf->perm_mac) == 0 && !mac_is_zero(pf->perm_mac)) {
+		pf->have_perm_mac = true;
+		return;
 	}
 	/* No permanent address from the driver: the current one is the best we have. */
 	if (path_join(p, sizeof(p), "%s/class/net/%s/address", roots.sys, pf->ifname) == 0 &&
@@ -440,24 +396,38 @@ void vf_read_driver(const struct vf_live *vf, char *buf, size_t size)
  */
 int vf_bind(const struct vf_live *vf, const char *driver)
 {
-	char p[PATH_MAX], now[32];
 	int r;
 
 	if ((r = vf_unbind(vf)) < 0)
 		return r;
 	if ((r = vf_set_override(vf, driver)) < 0)
 		return r;
-	if ((r = path_join(p, sizeof(p), "%s/bus/pci/drivers_probe", roots.sys)) < 0)
-		return r;
-	r = write_string_file(p, vf->pci);
-	if (roots.test)
-		return r;
+	return backend->probe(vf, driver);
+}
+
+int vf_probe(const struct vf_live *vf)
+{
+	char p[PATH_MAX];
+	int r = path_join(p, sizeof(p), "%s/bus/pci/drivers_probe", roots.sys);
+
+	return r < 0 ? r : write_string_file(p, vf->pci);
+}
+
+/*
+ * Whether a probe left vf on driver: probe_r is the drivers_probe write's
+ * result, which the kernel gives as the probe's error or 0 (a driver that
+ * declines is no error there).
+ */
+int vf_probe_check(const struct vf_live *vf, const char *driver, int probe_r)
+{
+	char now[32];
+
 	read_driver(vf->pci, now, sizeof(now));
 	if (driver && *driver && !streq(now, driver))
-		return r < 0 ? r : -ENODEV;
+		return probe_r < 0 ? probe_r : -ENODEV;
 	/* vfio-pci given the VF's IDs (ids=, new_id) is not the VF's own driver. */
 	if ((!driver || !*driver) && (!now[0] || streq(now, "vfio-pci")))
-		return r < 0 ? r : -ENODEV;
+		return probe_r < 0 ? probe_r : -ENODEV;
 	return 0;
 }
 
@@ -485,27 +455,11 @@ bool vfio_pci_loaded(void)
 
 int vfio_pci_load(void)
 {
-	struct kmod_ctx *ctx;
-	struct kmod_module *mod = NULL;
 	int r;
 
 	if (vfio_pci_loaded())
 		return 0;
-	if (roots.test)
-		return -ENOENT;
-	if ((r = dlopen_libkmod()) < 0)
-		return r;
-	ctx = sym_kmod_new(NULL, NULL);
-	if (!ctx)
-		return -ENOMEM;
-	r = sym_kmod_module_new_from_name(ctx, "vfio-pci", &mod);
-	if (r == 0)
-		r = sym_kmod_module_probe_insert_module(mod, 0, NULL, NULL, NULL, NULL);
-	if (mod)
-		sym_kmod_module_unref(mod);
-	sym_kmod_unref(ctx);
-	if (r > 0) /* libkmod reports a blacklisted module with a positive value */
-		r = -EPERM;
+	r = backend->module_load("vfio-pci");
 	return r < 0 ? r : (vfio_pci_loaded() ? 0 : -ENOENT);
 }
 
@@ -528,158 +482,4 @@ int netdev_is_up(const char *ifname)
 	errno = 0;
 	flags = strtoul(buf, NULL, 16);
 	return errno ? -errno : !!(flags & IFF_UP);
-}
-
-/*
- * A hook record is written at 'prepare begin', before libvirt starts QEMU
- * and writes /run/libvirt/qemu/NAME.pid (with QEMU's pid, removed when the
- * domain stops). A record is the trace of a domain that is gone only when
- * it is older than this window and that pid file is missing or names no
- * live process.
- */
-#define RECORD_GRACE_SEC 120
-
-/*
- * Whether the domain may still run: false only when its pid file is gone or
- * names a process that is not there. What cannot be read counts as alive:
- * a wrong "gone" would reset or destroy a VM's VF. A pid that was reused
- * after QEMU died (libvirtd down too, so the pid file stayed) also reads as
- * alive; the record then blocks until --force, the domain's release or a
- * reboot empties /run.
- */
-static bool domain_alive(const char *name)
-{
-	char p[PATH_MAX], buf[32];
-	unsigned long pid;
-	int r;
-
-	/* libvirt refuses '/' in a domain name: no pid file can match. */
-	if (!name[0] || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
-		return true;
-	if (path_join(p, sizeof(p), "%s/%s.pid", roots.qemu_run, name) < 0)
-		return true;
-	r = read_line_file(p, buf, sizeof(buf));
-	if (r == -ENOENT)
-		return false;
-	if (r < 0 || parse_uint(buf, INT_MAX, &pid) < 0 || pid == 0)
-		return true;
-	if (path_join(p, sizeof(p), "%s/%lu", roots.proc, pid) < 0)
-		return true;
-	return access(p, F_OK) == 0 || errno != ENOENT;
-}
-
-/* Read /run/vfwarden/vf/<pci> records written by the libvirt hook. */
-static void read_owner(struct vf_live *vf)
-{
-	char p[PATH_MAX], buf[256];
-	struct stat st;
-
-	if (path_join(p, sizeof(p), "%s/vf/%s", roots.run, vf->pci) < 0 ||
-	    read_line_file(p, buf, sizeof(buf)) < 0 || strncmp(buf, "domain=", 7) != 0)
-		return;
-	snprintf(vf->owner, sizeof(vf->owner), "domain %.80s", buf + 7);
-	vf->record_age = stat(p, &st) == 0 ? time(NULL) - st.st_mtime : 0;
-	/* A clock set back makes the age negative: that is young, not stale. */
-	vf->stale_record = vf->record_age >= RECORD_GRACE_SEC && !domain_alive(buf + 7);
-	vf->in_use = !vf->stale_record;
-}
-
-static int proc_filter(const struct dirent *d)
-{
-	return isdigit((unsigned char)d->d_name[0]);
-}
-
-/* Whether an fd's target is a handle on vf: its vfio group or its VFIO device cdev. */
-static bool fd_holds_vf(const char *t, const struct vf_live *vf)
-{
-	unsigned long g;
-
-	if (strncmp(t, "/dev/vfio/devices/", 18) == 0)
-		return vf->vfio_dev[0] && streq(t + 18, vf->vfio_dev);
-	return streq(vf->driver, "vfio-pci") && strncmp(t, "/dev/vfio/", 10) == 0 &&
-	       parse_uint(t + 10, INT_MAX, &g) == 0 && vf->iommu_group == (int)g;
-}
-
-static void mark_holder(struct vf_live *vf, const char *pid)
-{
-	char c[PATH_MAX], comm[32] = "";
-
-	vf->in_use = true;
-	/*
-	 * A record names the domain, which status prefers; the holder is kept
-	 * apart so that a stale record cannot hide a live process.
-	 */
-	if (!vf->holder[0]) {
-		if (path_join(c, sizeof(c), "%s/%s/comm", roots.proc, pid) == 0)
-			read_line_file(c, comm, sizeof(comm));
-		snprintf(vf->holder, sizeof(vf->holder), "pid %.16s (%.20s)", pid, comm[0] ? comm : "?");
-	}
-	if (!vf->owner[0])
-		snprintf(vf->owner, sizeof(vf->owner), "%s", vf->holder);
-}
-
-static void scan_proc_fds(struct pf_live *pf, const char *pid)
-{
-	char d[PATH_MAX];
-	int dfd;
-	DIR *dir;
-	struct dirent *e;
-
-	if (path_join(d, sizeof(d), "%s/%s/fd", roots.proc, pid) < 0)
-		return;
-	dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return;
-	if (!(dir = fdopendir(dfd))) {
-		close(dfd);
-		return;
-	}
-	while ((e = readdir(dir))) {
-		char t[64];
-		ssize_t l = readlinkat(dirfd(dir), e->d_name, t, sizeof(t) - 1);
-
-		if (l <= 0)
-			continue;
-		t[l] = '\0';
-		if (strncmp(t, "/dev/vfio/", 10) != 0)
-			continue;
-		for (unsigned v = 0; v < pf->n_vf; v++)
-			if (fd_holds_vf(t, &pf->vf[v]))
-				mark_holder(&pf->vf[v], pid);
-	}
-	closedir(dir);
-}
-
-int pf_scan_users(struct pf_live *pf)
-{
-	struct dirent **procs = NULL;
-	bool any_vfio = false;
-	int n;
-
-	for (unsigned i = 0; i < pf->n_vf; i++) {
-		struct vf_live *vf = &pf->vf[i];
-
-		vf->in_use = vf->stale_record = false;
-		vf->owner[0] = vf->holder[0] = '\0';
-		vf->record_age = 0;
-		read_owner(vf);
-		any_vfio |= streq(vf->driver, "vfio-pci") || vf->vfio_dev[0];
-	}
-	if (!any_vfio)
-		return 0;
-
-	/* A VF is in use when some process holds its /dev/vfio group or cdev open. */
-	n = scandir(roots.proc, &procs, proc_filter, NULL);
-	if (n < 0)
-		return -errno;
-	for (int i = 0; i < n; i++) {
-		scan_proc_fds(pf, procs[i]->d_name);
-		free(procs[i]);
-	}
-	free(procs);
-	/* A record of a domain that is gone, but a process holds the VF: keep it. */
-	for (unsigned i = 0; i < pf->n_vf; i++)
-		if (pf->vf[i].holder[0])
-			pf->vf[i].stale_record = false;
-	return 0;
 }

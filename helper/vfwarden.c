@@ -78,12 +78,10 @@ int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet)
 	if (cli->config)
 		r = policy_parse_file(p, cli->config);
 	else {
-		/* Under VFWARDEN_TEST_ROOT, as /sys and /run: its etc/vfwarden. */
-		const char *t = roots.test ? getenv("VFWARDEN_TEST_ROOT") : "";
 		char file[PATH_MAX], dir[PATH_MAX];
 
-		snprintf(file, sizeof(file), "%s%s", t, POLICY_FILE);
-		snprintf(dir, sizeof(dir), "%s%s", t, POLICY_DIR);
+		snprintf(file, sizeof(file), "%s%s", roots.etc, POLICY_FILE);
+		snprintf(dir, sizeof(dir), "%s%s", roots.etc, POLICY_DIR);
 		r = policy_parse_default(p, file, dir);
 	}
 	if (r == -ENOMEM)
@@ -125,7 +123,10 @@ int main(int argc, char **argv)
 	int c;
 
 	log_open();
-	roots_init();
+	if ((c = backend_init()) < 0) {
+		log_err("vfwarden: cannot start the %s: %s", backend->name, strerror(-c));
+		return EXIT_SYSTEM;
+	}
 	/*
 	 * Installed as a symlink in /etc/libvirt/hooks/{qemu,network}.d/: no
 	 * shell shim in between, as libvirt runs the hook several times per start.

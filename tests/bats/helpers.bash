@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Shared by tests/bats/*.bats: a fake host under $ROOT that vfwarden reads
-# and writes instead of /sys, /proc, /run and rtnetlink (VFWARDEN_TEST_ROOT).
+# and writes instead of /sys, /proc, /run and rtnetlink. Only the test build
+# (build/vfwarden-test: tests/fake/backend-fake.c in place of the kernel's
+# backend) has it, at VFWARDEN_TEST_ROOT; the installed binary has not.
 #
 #   $ROOT/sys/bus/pci/devices/<pci>/...   PFs and VFs (plain dirs and files)
 #   $ROOT/sys/class/net/<if> -> ../../bus/pci/devices/<pci>/net/<if>
@@ -28,7 +30,9 @@ _vfw_load_lib() {
 _vfw_load_lib bats-support
 _vfw_load_lib bats-assert
 
-VFWARDEN=${VFWARDEN:-$BATS_TEST_DIRNAME/../../build/vfwarden}
+VFWARDEN=${VFWARDEN:-$BATS_TEST_DIRNAME/../../build/vfwarden-test}
+# The release build, beside it: what backend.bats checks.
+VFWARDEN_RELEASE=${VFWARDEN_RELEASE:-$(dirname "$VFWARDEN")/vfwarden}
 
 # Fresh, empty host for every test.
 vfw_setup() {
@@ -43,12 +47,14 @@ vfw_setup() {
 		"$BATS_TEST_TMPDIR/policy"
 	: >"$SYS/bus/pci/drivers_probe"
 	fake_driver vfio-pci
-	[ -x "$VFWARDEN" ] || fail "no vfwarden binary at $VFWARDEN (run make)"
+	[ -x "$VFWARDEN" ] || fail "no vfwarden binary at $VFWARDEN (run make build/vfwarden-test)"
+	# A release binary would act on this machine's /sys: only a test build.
+	grep -q VFWARDEN_TEST_ROOT "$VFWARDEN" || fail "$VFWARDEN is no test build (make build/vfwarden-test)"
 }
 
-# vfw ARGS...: the binary under test.
+# vfw ARGS...: the binary under test (a test build needs a root even for --help).
 vfw() {
-	"$VFWARDEN" "$@"
+	VFWARDEN_TEST_ROOT=${VFWARDEN_TEST_ROOT:-$BATS_TEST_TMPDIR/root} "$VFWARDEN" "$@"
 }
 
 # fake_driver NAME: a loaded driver (directory with bind/unbind).

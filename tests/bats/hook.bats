@@ -961,15 +961,15 @@ void xmlNodeGetContent(void) {}
 void xmlStrEqual(void) {}
 EOF
 	cc -shared -fPIC -o "$t/lib/libxml2.so" "$t/fake.c" -Wl,-soname,libxml2.so.16
-	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE make -C "$src" --no-print-directory B="$t/b" LDFLAGS="-L$t/lib" "$t/b/vfwarden"
+	run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u SANITIZE make -C "$src" --no-print-directory B="$t/b" LDFLAGS="-L$t/lib" "$t/b/vfwarden-test"
 	assert_success
-	run bash -c "strings '$t/b/vfwarden' | grep -x 'libxml2\.so\..*'"
+	run bash -c "strings '$t/b/vfwarden-test' | grep -x 'libxml2\.so\..*'"
 	assert_output libxml2.so.16
 	# The dependency the package gets is read from the same probe.
 	run bash -c "readelf -d '$t/b/dlopen-probe' | grep -o 'libxml2\.so\.[0-9]*'"
 	assert_output libxml2.so.16
 	# No libxml2.so.16 at run time: a VF domain cannot be read, so it is refused.
-	run --separate-stderr "$t/b/vfwarden" -c "$POLICY" hook qemu vm1 prepare begin - < <(domain_iface "$VF0")
+	run --separate-stderr "$t/b/vfwarden-test" -c "$POLICY" hook qemu vm1 prepare begin - < <(domain_iface "$VF0")
 	assert_failure 4
 	assert_stderr_line "vfwarden: domain 'vm1': unreadable XML (cannot load libxml2.so.16): cannot tell whether it uses a VF vfwarden manages, refusing the start"
 	[ ! -e "$REC/$VF0" ]

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The test backend (helper/backend.h), linked into build/vfwarden-test
+ * only: the host is the directory $VFWARDEN_TEST_ROOT. sysfs is read from
+ * $ROOT/sys, processes from $ROOT/proc, the runtime directory is
+ * $ROOT/run/vfwarden, the policy $ROOT/etc/vfwarden. rtnetlink is a
+ * plain-text stand-in for each PF's VF table ($ROOT/netlink/<ifname>), and
+ * every write is appended to $ROOT/netlink/log, so the CLI tests can see
+ * exactly what would reach the kernel. $ROOT/netlink/<ifname>.reject lists
+ * keys the fake driver refuses with EOPNOTSUPP, as igb refuses link-state.
+ *
+ * Nothing happens behind a sysfs write: drivers_probe binds nothing, so a
+ * probe is not checked, and no module loads.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "netlink.h"
+
+static char fake_nl[PATH_MAX];
+
+struct nlh {
+	int unused;
+};
+
+static int fake_path(char *buf, size_t size, const char *ifname, const char *suffix)
+{
+	return path_join(buf, size, "%s/%s%s", fake_nl, ifname, suffix);
+}
+
+static void fake_parse_vf(char *line, struct vf_live *vf)
+{
+	char *save = NULL;
+
+	for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		char *eq = strchr(t, '=');
+		long v;
+
+		if (!eq)
+			continue;
+		*eq++ = '\0';
+		v = strtol(eq, NULL, 0);
+		if (streq(t, "mac"))
+			parse_mac(eq, vf->mac);
+		else if (streq(t, "vlan"))
+			vf->vlan = (unsigned)v;
+		else if (streq(t, "qos"))
+			vf->qos = (unsigned)v;
+		else if (streq(t, "proto"))
+			vf->vlan_proto = streq(eq, "802.1ad") ? ETH_P_8021AD_ : ETH_P_8021Q_;
+		else if (streq(t, "spoofchk"))
+			vf->spoofchk = (int)v;
+		else if (streq(t, "trust"))
+			vf->trust = (int)v;
+		else if (streq(t, "link"))
+			vf->link_state = (int)v;
+		else if (streq(t, "max"))
+			vf->max_tx_rate = (unsigned)v;
+		else if (streq(t, "min"))
+			vf->min_tx_rate = (unsigned)v;
+		else if (streq(t, "rss"))
+			vf->query_rss = (int)v;
+	}
+}
+
+static int fake_read_pf(struct pf_live *pf)
+{
+	char p[PATH_MAX], line[512];
+	_cleanup_fclose_ FILE *f = NULL;
+	int r = fake_path(p, sizeof(p), pf->ifname, "");
+
+	if (r < 0)
+		return r;
+	pf->ifindex = 1;
+	f = fopen(p, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long idx;
+		char *sp = strchr(line, ' ');
+
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, "vf", 2) != 0 || !sp)
+			continue;
+		*sp = '\0';
+		if (parse_uint(line + 2, VFS_MAX, &idx) < 0 || idx >= pf->n_vf)
+			continue;
+		pf->vf[idx].nl_valid = true;
+		pf->vf[idx].vlan_proto = ETH_P_8021Q_;
+		fake_parse_vf(sp + 1, &pf->vf[idx]);
+	}
+	return 0;
+}
+
+static void fake_format_vf(const struct vf_live *vf, char *buf, size_t size)
+{
+	char m[MAC_STR_LEN];
+
+	snprintf(buf, size, "vf%u mac=%s vlan=%u qos=%u proto=%s spoofchk=%d trust=%d link=%d max=%u min=%u rss=%d\n",
+		 vf->idx, format_mac(vf->mac, m), vf->vlan, vf->qos, vlan_proto_name(vf->vlan_proto),
+		 vf->spoofchk, vf->trust, vf->link_state, vf->max_tx_rate, vf->min_tx_rate,
+		 vf->query_rss);
+}
+
+static int fake_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fake_log(const char *fmt, ...)
+{
+	char p[PATH_MAX];
+	_cleanup_fclose_ FILE *f = NULL;
+	va_list ap;
+
+	if (path_join(p, sizeof(p), "%s/log", fake_nl) < 0 || !(f = fopen(p, "ae")))
+		return -errno;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int fake_set_vf(const struct pf_live *pf, const struct action *a)
+{
+	char p[PATH_MAX], line[512];
+	struct vf_live *vfs;
+	_cleanup_fclose_ FILE *f = NULL;
+	const char *key = action_key_name(a);
+	struct pf_live copy = *pf;
+	int r;
+
+	if (fake_path(p, sizeof(p), pf->ifname, ".reject") == 0 && (f = fopen(p, "re"))) {
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = '\0';
+			if (streq(line, key))
+				return -EOPNOTSUPP;
+		}
+		fclose(f);
+		f = NULL;
+	}
+
+	vfs = calloc(pf->n_vf, sizeof(*vfs));
+	if (!vfs)
+		return -ENOMEM;
+	for (unsigned i = 0; i < pf->n_vf; i++) {
+		vfs[i] = pf->vf[i];
+		if (!vfs[i].nl_valid) {
+			memset(vfs[i].mac, 0, MAC_LEN);
+			vfs[i].vlan = vfs[i].qos = vfs[i].max_tx_rate = vfs[i].min_tx_rate = 0;
+			vfs[i].vlan_proto = ETH_P_8021Q_;
+			vfs[i].spoofchk = 1;
+			vfs[i].trust = vfs[i].link_state = vfs[i].query_rss = 0;
+		}
+	}
+	copy.vf = vfs;
+	if ((r = fake_read_pf(&copy)) < 0)
+		goto out;
+	switch (a->key) {
+	case KEY_MAC: memcpy(vfs[a->vf].mac, a->mac, MAC_LEN); break;
+	case KEY_VLAN:
+		vfs[a->vf].vlan = a->v1;
+		vfs[a->vf].qos = a->v2;
+		vfs[a->vf].vlan_proto = (uint16_t)a->v3;
+		break;
+	case KEY_SPOOFCHK: vfs[a->vf].spoofchk = (int)a->v1; break;
+	case KEY_TRUST: vfs[a->vf].trust = (int)a->v1; break;
+	case KEY_LINK_STATE: vfs[a->vf].link_state = (int)a->v1; break;
+	case KEY_QUERY_RSS: vfs[a->vf].query_rss = (int)a->v1; break;
+	case KEY_MAX_TX_RATE:
+	case KEY_MIN_TX_RATE:
+		vfs[a->vf].max_tx_rate = a->v1;
+		vfs[a->vf].min_tx_rate = a->v2;
+		break;
+	default: r = -EINVAL; goto out;
+	}
+	if ((r = fake_path(p, sizeof(p), pf->ifname, "")) < 0)
+		goto out;
+	f = fopen(p, "we");
+	if (!f) {
+		r = -errno;
+		goto out;
+	}
+	for (unsigned i = 0; i < pf->n_vf; i++) {
+		fake_format_vf(&vfs[i], line, sizeof(line));
+		fputs(line, f);
+	}
+	fake_log("%s vf%u %s %s\n", pf->ifname, a->vf, key, a->to);
+out:
+	free(vfs);
+	return r;
+}
+
+/* $ROOT/netlink/addr: "IFNAME ADDR/PREFIXLEN global|link|host", a line each. */
+static int fake_global_addr(const char *ifname, char *buf, size_t size)
+{
+	char p[PATH_MAX], line[256], dev[32], addr[64], scope[16];
+	_cleanup_fclose_ FILE *f = NULL;
+
+	if (path_join(p, sizeof(p), "%s/addr", fake_nl) < 0)
+		return -ENAMETOOLONG;
+	if (!(f = fopen(p, "re")))
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%31s %63s %15s", dev, addr, scope) == 3 && streq(dev, ifname) &&
+		    streq(scope, "global")) {
+			snprintf(buf, size, "%s", addr);
+			return 1;
+		}
+	return 0;
+}
+
+static int fake_init(struct roots *r)
+{
+	const char *t = getenv("VFWARDEN_TEST_ROOT");
+
+	/* A test build run outside the tests must not fall back on the host. */
+	if (!t || !*t)
+		return -ENXIO;
+	if (path_join(r->sys, sizeof(r->sys), "%s/sys", t) < 0 ||
+	    path_join(r->proc, sizeof(r->proc), "%s/proc", t) < 0 ||
+	    path_join(r->run, sizeof(r->run), "%s/run/vfwarden", t) < 0 ||
+	    path_join(r->qemu_run, sizeof(r->qemu_run), "%s/run/libvirt/qemu", t) < 0 ||
+	    path_join(r->etc, sizeof(r->etc), "%s", t) < 0 ||
+	    path_join(fake_nl, sizeof(fake_nl), "%s/netlink", t) < 0)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int fake_perm_mac(const char *ifname, uint8_t mac[MAC_LEN])
+{
+	(void)ifname;
+	(void)mac;
+	return -EOPNOTSUPP;
+}
+
+static int fake_probe(const struct vf_live *vf, const char *driver)
+{
+	(void)driver;
+	return vf_probe(vf);
+}
+
+static int fake_module_load(const char *name)
+{
+	(void)name;
+	return -ENOENT;
+}
+
+static int fake_open(struct nlh **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+static void fake_close(struct nlh *h)
+{
+	free(h);
+}
+
+static int fake_read(struct nlh *h, struct pf_live *pf)
+{
+	(void)h;
+	return fake_read_pf(pf);
+}
+
+static int fake_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n)
+{
+	int r;
+
+	(void)h;
+	for (unsigned i = 0; i < n; i++)
+		if ((r = fake_set_vf(pf, &a[i])) < 0)
+			return r;
+	return 0;
+}
+
+static int fake_addr(struct nlh *h, const char *ifname, char *buf, size_t size)
+{
+	(void)h;
+	return fake_global_addr(ifname, buf, size);
+}
+
+static int fake_set_up(struct nlh *h, const struct pf_live *pf)
+{
+	char p[PATH_MAX];
+	int r;
+
+	(void)h;
+	if ((r = path_join(p, sizeof(p), "%s/class/net/%s/flags", roots.sys, pf->ifname)) < 0 ||
+	    (r = write_string_file(p, "0x1003\n")) < 0)
+		return r;
+	return fake_log("%s up\n", pf->ifname);
+}
+
+static const struct backend fake_backend = {
+	.name = "test backend (VFWARDEN_TEST_ROOT)",
+	.init = fake_init,
+	.syslog = false,
+	.perm_mac = fake_perm_mac,
+	.probe = fake_probe,
+	.module_load = fake_module_load,
+	.nl_open = fake_open,
+	.nl_close = fake_close,
+	.nl_read_pf = fake_read,
+	.nl_set_vfs = fake_set_vfs,
+	.nl_global_addr = fake_addr,
+	.nl_set_up = fake_set_up,
+};
+
+const struct backend *const backend = &fake_backend;
