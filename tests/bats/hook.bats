@@ -178,9 +178,13 @@ enp1s0 vf0 max-tx-rate 1000"
 	[ "$(cat "$SYS/bus/pci/devices/$VF1/driver_override")" = '(null)' ]
 	# The record ties the VF to the domain, domain= first.
 	assert_equal "$(head -n1 "$REC/$VF0")" "domain=vm1"
+	# ... then what the domain was given, as the policy writes it (records.h).
 	assert_equal "$(cat "$REC/$VF0")" "domain=vm1
+vf-driver=vfio-pci
 mac=52:54:00:aa:bb:01
-vlan=42"
+vlan=42
+qos=0
+vlan-proto=802.1Q"
 	[ ! -e "$REC/$VF1" ]
 	# status now names the domain as the VF's user.
 	run vfw -c "$POLICY" status
@@ -221,7 +225,8 @@ enp1s0 vf0 vlan 100 qos 0 802.1Q"
 	assert_equal "$(vf_line 1)" "vf1 mac=$m1 vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0"
 	run grep -c '^enp1s0 vf0 ' "$NL/log"
 	assert_output 0
-	assert_equal "$(cat "$REC/$VF1")" "domain=vm1"
+	assert_equal "$(cat "$REC/$VF1")" "domain=vm1
+vf-driver=vfio-pci"
 	run --separate-stderr hook release end < <(domain_hostdev "$VF1")
 	assert_success
 	[ ! -e "$REC/$VF1" ]
@@ -476,7 +481,8 @@ EOF
 	assert_success
 	assert_stderr_empty
 	[ "$(cat "$SYS/bus/pci/devices/$VF0/driver_override")" = vfio-pci ]
-	assert_equal "$(cat "$REC/$VF0")" "domain=vm1"
+	assert_equal "$(cat "$REC/$VF0")" "domain=vm1
+vf-driver=vfio-pci"
 	# One byte more is too much to parse, and it has a hostdev.
 	echo >>"$xml"
 	rm -f "$REC/$VF0"
@@ -921,7 +927,8 @@ EOF
 	assert_success
 	assert_stderr_empty
 	[ "$(cat "$SYS/bus/pci/devices/$VF1/driver_override")" = vfio-pci ]
-	assert_equal "$(cat "$REC/$VF1")" "domain=vm1"
+	assert_equal "$(cat "$REC/$VF1")" "domain=vm1
+vf-driver=vfio-pci"
 	grep -q '^vf1 .* vlan=100 ' "$NL/enp1s0"
 }
 
