@@ -306,14 +306,14 @@ static int vf_find(struct hook_ctx *c, const struct hook_dev *d, struct vf_job *
 /* The lock and rtnetlink: 0, 1 nothing to do now, -1 refused (logged). */
 static int vf_lock(struct hook_ctx *c, const struct vf_job *j)
 {
-	char why[96];
+	char why[PATH_MAX + 80];
 	int r;
 
 	if ((r = take_lock(c)) < 0) {
 		if (c->mode != HOOK_RELEASE)
 			return c->mode == HOOK_PREPARE ? -1 : 1;
 		if (r == -ETIMEDOUT)
-			snprintf(why, sizeof(why), "another vfwarden held %.40s/lock for %ds", roots.run,
+			snprintf(why, sizeof(why), "another vfwarden held %s/lock for %ds", roots.run,
 				 HOOK_LOCK_TIMEOUT_MS / 1000);
 		else
 			snprintf(why, sizeof(why), "cannot take the lock: %s", strerror(-r));

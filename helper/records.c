@@ -237,15 +237,6 @@ int record_mark_reset_pending(const char *pci, const char *domain)
 	return flag < 0 ? -errno : 0;
 }
 
-int record_reset_flag_clear(void)
-{
-	char p[PATH_MAX];
-
-	if (path_join(p, sizeof(p), "%s/%s", roots.run, RECORD_RESET_FLAG) < 0)
-		return -ENAMETOOLONG;
-	return unlink(p) < 0 && errno != ENOENT ? -errno : 0;
-}
-
 /*
  * Whether the domain may still run: false only when its pid file is gone or
  * names a process that is not there. What cannot be read counts as alive:

@@ -68,7 +68,6 @@ int record_remove(const char *pci);
 int record_mark_reset_pending(const char *pci, const char *domain);
 /* What vfwarden-reset.path watches: a release left a reset to the next apply. */
 #define RECORD_RESET_FLAG "reset-pending"
-int record_reset_flag_clear(void);
 
 /*
  * owner, in_use, stale_record, reset_pending and record_age of vf from its
