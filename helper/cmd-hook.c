@@ -307,8 +307,13 @@ static int vf_find(struct hook_ctx *c, const struct hook_dev *d, struct vf_job *
 static int vf_lock(struct hook_ctx *c, const struct vf_job *j)
 {
 	char why[PATH_MAX + 80];
+	struct vf_record rec;
 	int r;
 
+	/* libvirt runs stopped end and release end: the first one's mark stands for both. */
+	if (c->mode == HOOK_RELEASE && record_read(j->d->pci, &rec) == 0 &&
+	    streq(rec.domain, c->owner) && rec.reset_pending)
+		return 1;
 	if ((r = take_lock(c)) < 0) {
 		if (c->mode != HOOK_RELEASE)
 			return c->mode == HOOK_PREPARE ? -1 : 1;
