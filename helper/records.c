@@ -271,9 +271,16 @@ void record_scan(struct vf_live *vf)
 	char p[PATH_MAX];
 	struct vf_record r;
 	struct stat st;
+	int ret;
 
 	vf->reset_pending = false;
-	if (record_read(vf->pci, &r) < 0 || record_path(p, sizeof(p), vf->pci) < 0)
+	/*
+	 * A record whose settings cannot be read (another version wrote it)
+	 * still names its domain: the VF is that domain's, only without the
+	 * overlay. One without domain= first is not a record.
+	 */
+	ret = record_read(vf->pci, &r);
+	if ((ret < 0 && !(ret == -EBADMSG && r.domain[0])) || record_path(p, sizeof(p), vf->pci) < 0)
 		return;
 	snprintf(vf->owner, sizeof(vf->owner), "domain %.80s", r.domain);
 	vf->record_age = stat(p, &st) == 0 ? time(NULL) - st.st_mtime : 0;

@@ -161,6 +161,18 @@ static void test_overlay(const char *dir)
 	records_overlay(pol, &pf, &eff);
 	tap_ok(eff.vf == pol->vf, "overlay: a stale record is not applied");
 	records_overlay_free(pol, &eff);
+	/* One this version cannot read, but that names its domain, still counts. */
+	{
+		FILE *f = fopen(p, "we");
+
+		fputs("domain=vm2\nfuture-key=1\n", f);
+		fclose(f);
+	}
+	live_init(&pf);
+	tap_ok(vfs[0].in_use && streq(vfs[0].owner, "domain vm2"), "an unreadable record still names its domain");
+	records_overlay(pol, &pf, &eff);
+	tap_ok(eff.vf == pol->vf, "overlay: an unreadable record is not applied");
+	records_overlay_free(pol, &eff);
 	tap_is_int(record_remove("0000:01:10.0"), 0, "remove");
 	tap_is_int(record_read("0000:01:10.0", &r), -ENOENT, "read: none");
 	tap_is_int(record_read("../../etc", &r), -EINVAL, "read: not a PCI address");
