@@ -344,8 +344,11 @@ static int vf_users(const struct hook_ctx *c, struct vf_job *j)
 	bool others = false;
 
 	pf_scan_users(&j->pf);
-	if (c->mode != HOOK_PREPARE)
-		others = record_read(j->d->pci, &other) == 0 && !streq(other.domain, c->owner);
+	/* A record this version cannot read in full still names its domain. */
+	if (c->mode != HOOK_PREPARE) {
+		(void)record_read(j->d->pci, &other);
+		others = other.domain[0] && !streq(other.domain, c->owner);
+	}
 	if (c->mode == HOOK_RECHECK && others) {
 		log_warn(JOB_FMT " is recorded for domain '%s': left alone", JOB_ARGS(c, j), other.domain);
 		return 1;
