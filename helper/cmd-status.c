@@ -31,7 +31,7 @@ struct pf_view {
 	const struct pf_policy *pol;
 	const struct pf_policy *policy; /* as written */
 	struct pf_policy eff;
-	unsigned in_use, drift;
+	unsigned in_use, drift, reset_pending;
 	bool have_last;
 	struct last_apply last;
 };
@@ -483,7 +483,10 @@ static void prom_pf_sample(const char *name, const struct pf_view *v, const char
 	fprintf(out, "} %llu\n", value);
 }
 
-enum pf_metric { M_VFS, M_WANTED, M_MAX, M_IN_USE, M_DRIFT, M_LAST_TIME, M_LAST_STATUS, M_LAST_CHANGES, _M_MAX };
+enum pf_metric {
+	M_VFS, M_WANTED, M_MAX, M_IN_USE, M_DRIFT, M_RESET_PENDING, M_LAST_TIME, M_LAST_STATUS,
+	M_LAST_CHANGES, _M_MAX
+};
 
 static const char *const pf_metrics[_M_MAX][2] = {
 	[M_VFS] = { "vfwarden_pf_vfs", "VFs present on the PF (sriov_numvfs)." },
@@ -491,6 +494,8 @@ static const char *const pf_metrics[_M_MAX][2] = {
 	[M_MAX] = { "vfwarden_pf_vfs_max", "VFs the PF can have (sriov_totalvfs)." },
 	[M_IN_USE] = { "vfwarden_pf_vfs_in_use", "VFs in use by a VM (open vfio group or hook record)." },
 	[M_DRIFT] = { "vfwarden_pf_vfs_drift", "Managed VFs whose live settings differ from the policy." },
+	[M_RESET_PENDING] = { "vfwarden_pf_vfs_reset_pending",
+			      "VFs whose VM stopped but whose reset waits for the next apply." },
 	[M_LAST_TIME] = { "vfwarden_pf_last_apply_timestamp_seconds", "When an apply last converged the PF." },
 	[M_LAST_STATUS] = { "vfwarden_pf_last_apply_exit_status",
 			    "Outcome of the PF's last apply (0: the policy holds, 3: not all of it)." },
@@ -506,6 +511,7 @@ static bool pf_metric_value(enum pf_metric m, const struct pf_view *v, unsigned 
 	case M_MAX: *val = v->pf->totalvfs; return true;
 	case M_IN_USE: *val = v->in_use; return true;
 	case M_DRIFT: *val = v->drift; return v->pol;
+	case M_RESET_PENDING: *val = v->reset_pending; return true;
 	case M_LAST_TIME: *val = (unsigned long long)v->last.time; return v->have_last;
 	case M_LAST_STATUS: *val = (unsigned long long)v->last.status; return v->have_last;
 	case M_LAST_CHANGES: *val = v->last.changes; return v->have_last;
@@ -654,8 +660,10 @@ static int view_fill(struct pf_view *pv, struct pf_live *pf, const struct pf_pol
 	if (pol && (r = records_overlay(pol, pf, &pv->eff)) < 0)
 		return r;
 	pol = pv->pol = pol ? &pv->eff : NULL;
-	for (unsigned j = 0; j < pf->n_vf; j++)
+	for (unsigned j = 0; j < pf->n_vf; j++) {
 		pv->in_use += pf->vf[j].in_use;
+		pv->reset_pending += pf->vf[j].reset_pending;
+	}
 	for (unsigned j = 0; pol && j < pf->n_vf && j < pol->vfs; j++) {
 		struct vf_live want;
 

@@ -1062,6 +1062,8 @@ uplink vf1: max-tx-rate 1000 -> 2000
 	assert_equal "$(vf_json 0 drift)" "['mac', 'vlan']"
 	run vfw -c "$POLICY" status
 	assert_line --regexp "$VF0 .*domain vm1 \(reset pending\)"
+	run vfw -c "$POLICY" status --prometheus
+	assert_line --regexp '^vfwarden_pf_vfs_reset_pending\{.*label="uplink"\} 1$'
 	wait
 	# The next apply (what vfwarden-reset.path starts) completes it.
 	run --separate-stderr vfw -c "$POLICY" apply
