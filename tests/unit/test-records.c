@@ -138,6 +138,24 @@ static void test_overlay(const char *dir)
 	records_overlay_free(pol, &eff);
 	tap_ok(eff.vf == pol->vf, "overlay freed");
 
+	/* The hook gives the VF to its domain: in use, but its mac is set (plan_opts.for_domain). */
+	{
+		struct plan pl = { 0 };
+		struct plan_opts po = { .for_domain = true, .domain_vf = 0 };
+		unsigned mac = 0;
+
+		plan_pf_vfs(pol, &pf, &pl);
+		for (unsigned i = 0; i < pl.n; i++)
+			mac += pl.a[i].type == ACT_VF_ATTR && pl.a[i].key == KEY_MAC && pl.a[i].vf == 0;
+		tap_ok(vfs[0].in_use && mac == 0 && pl.skipped_in_use == 1, "plan: an in-use VF keeps its mac");
+		plan_free(&pl);
+		plan_pf_vfs_opts(pol, &pf, &po, &pl);
+		for (unsigned i = 0; i < pl.n; i++)
+			mac += pl.a[i].type == ACT_VF_ATTR && pl.a[i].key == KEY_MAC && pl.a[i].vf == 0;
+		tap_ok(mac == 1 && pl.skipped_in_use == 0, "plan for_domain: the domain's VF gets its mac");
+		plan_free(&pl);
+	}
+
 	/* Marked reset-pending: the domain's settings no longer count. */
 	tap_is_int(record_mark_reset_pending("0000:01:10.0", "other"), -ENOENT,
 		   "mark: a record of another domain is left alone");
