@@ -36,7 +36,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy sysfs proc pfwait plan converge log lock hook state dl backend
+CORE     = util policy sysfs proc pfwait plan converge log lock hook records state dl backend
 # The backend (helper/backend.h): the kernel's in build/vfwarden, the fake
 # host of tests/fake/ in build/vfwarden-test, which the bats tier runs.
 HOST     = netlink ethtool kmod backend-host
@@ -47,10 +47,10 @@ HOST_O   = $(HOST:%=$(B)/%.o)
 FAKE_O   = $(FAKE:%=$(B)/fake/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)
-UNIT     = test-policy test-mac test-plan test-netlink
+UNIT     = test-policy test-mac test-plan test-netlink test-records
 
-UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service $(B)/vfwarden-edited.service
-PATHS    = systemd/vfwarden.path systemd/vfwarden-reapply.path
+UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service $(B)/vfwarden-edited.service $(B)/vfwarden-reset.service
+PATHS    = systemd/vfwarden.path systemd/vfwarden-reapply.path systemd/vfwarden-reset.path
 RULES    = $(B)/70-vfwarden.rules
 
 all: $(B)/vfwarden $(UNITS) $(RULES)
@@ -133,6 +133,7 @@ uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfwarden $(DESTDIR)$(UDEVRULESDIR)/70-vfwarden.rules
 	rm -f $(DESTDIR)$(UNITDIR)/vfwarden.service $(DESTDIR)$(UNITDIR)/vfwarden@.service $(DESTDIR)$(UNITDIR)/vfwarden.path
 	rm -f $(DESTDIR)$(UNITDIR)/vfwarden-edited.service $(DESTDIR)$(UNITDIR)/vfwarden-reapply.path
+	rm -f $(DESTDIR)$(UNITDIR)/vfwarden-reset.service $(DESTDIR)$(UNITDIR)/vfwarden-reset.path
 	rm -rf $(DESTDIR)$(DATADIR)/doc/vfwarden
 	rm -f $(DESTDIR)$(MANDIR)/man8/vfwarden.8 $(DESTDIR)$(MANDIR)/man5/vfwarden.conf.5
 	rm -f $(DESTDIR)$(DATADIR)/bash-completion/completions/vfwarden

@@ -17,6 +17,7 @@
 #include "dl.h"
 #include "hook.h"
 #include "lock.h"
+#include "records.h"
 
 #define HOOK_LOCK_TIMEOUT_MS 30000
 
@@ -120,15 +121,18 @@ enum hook_mode {
 	HOOK_PREPARE, /* prepare begin, port-created */
 	HOOK_RELEASE, /* release end, stopped end, port-deleted */
 	HOOK_RECHECK, /* reconnect begin, restore begin: a domain that runs or resumes */
+	HOOK_OTHER,   /* any other event: nothing to do */
 };
 
 struct hook_ctx {
 	const struct cli *cli;
+	enum hook_mode mode;
 	struct policy p;
 	bool loaded, valid;
 	int load_err; /* cli_load_policy()'s, when !valid */
 	struct nlh *nl;
 	int lock_fd;
+	int lock_err; /* take_lock()'s failure: the lock is waited for once per call */
 	const char *owner;
 };
 
@@ -188,85 +192,71 @@ static void report_err(void *ud, const struct pf_policy *pol, const struct pf_li
 			pf->vf[a->vf].pci, action_key_name(a), cli_strerror(err, pf, e, sizeof(e)));
 }
 
+/* The lock, waited for once per hook call; a release says itself what it does instead. */
 static int take_lock(struct hook_ctx *c)
 {
-	int r;
-
-	if (c->lock_fd >= 0)
-		return 0;
-	r = lock_take(roots.run, HOOK_LOCK_TIMEOUT_MS, &c->lock_fd);
-	if (r == -ETIMEDOUT)
+	if (c->lock_fd >= 0 || c->lock_err)
+		return c->lock_err;
+	c->lock_err = lock_take(roots.run, HOOK_LOCK_TIMEOUT_MS, &c->lock_fd);
+	if (c->mode == HOOK_RELEASE)
+		return c->lock_err;
+	if (c->lock_err == -ETIMEDOUT)
 		log_err("vfwarden: domain '%s': another vfwarden held %s/lock for %ds; try again",
 			c->owner, roots.run, HOOK_LOCK_TIMEOUT_MS / 1000);
-	else if (r < 0)
-		log_err("vfwarden: cannot take %s/lock: %s", roots.run, strerror(-r));
-	return r;
+	else if (c->lock_err < 0)
+		log_err("vfwarden: cannot take %s/lock: %s", roots.run, strerror(-c->lock_err));
+	return c->lock_err;
 }
 
+/* VF d of a domain: what the steps of vf_prepare() found out. */
+struct vf_job {
+	const struct hook_dev *d;
+	struct pf_live pf;
+	const struct pf_policy *pol;
+	unsigned idx;
+};
+
+#define JOB_FMT "vfwarden: domain '%s': %s vf%u (%s)"
+#define JOB_ARGS(c, j) (c)->owner, (j)->pol->label, (j)->idx, (j)->d->pci
+
 /*
- * A domain's <metadata> settings for VF d, over conf, for the keys the PF's
- * allow-domain lists. What the domain XML itself gives (mac, vlan) wins.
- * 0, or -1 with the reason logged.
+ * A release that cannot be done now (the lock stayed taken, the policy is
+ * invalid) is left in the domain's record as reset-pending: status shows
+ * it, and the next apply, which vfwarden-reset.path starts, resets the VF.
  */
-static int apply_metadata(const struct hook_ctx *c, const struct hook_input *in,
-			  const struct pf_policy *pol, const struct hook_dev *d, unsigned idx,
-			  struct vf_conf *conf)
+static void release_later(const struct hook_ctx *c, const struct hook_dev *d, const char *why)
 {
-	enum vf_key k;
-	char err[200];
+	int r = record_mark_reset_pending(d->pci, c->owner);
 
-	if (in->meta_err[0]) {
-		log_err("vfwarden: domain '%s': %s vf%u (%s): vfwarden metadata: %s", c->owner,
-			pol->label, idx, d->pci, in->meta_err);
-		return -1;
-	}
-	/* Settings for every VF first, then those for this VF's address. */
-	for (int pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < in->n_meta; i++) {
-			const struct hook_meta *m = &in->meta[i];
-			struct vf_conf tmp = *conf;
-
-			if (pass == 0 ? m->pci[0] != '\0' : !streq(m->pci, d->pci))
-				continue;
-			if (vf_setting_parse(m->key, m->value, &tmp, &k, err, sizeof(err)) < 0) {
-				log_err("vfwarden: domain '%s': %s vf%u (%s): vfwarden metadata: %s",
-					c->owner, pol->label, idx, d->pci, err);
-				return -1;
-			}
-			if (k == KEY_VF_DRIVER || !(pol->allow_domain & (1u << k))) {
-				log_err("vfwarden: domain '%s': %s vf%u (%s): vfwarden metadata sets %s, which [pf %s] does not allow (allow-domain)",
-					c->owner, pol->label, idx, d->pci, vf_key_name(k), pol->label);
-				return -1;
-			}
-			if ((k == KEY_MAC && d->has_mac) ||
-			    ((k == KEY_VLAN || k == KEY_QOS || k == KEY_VLAN_PROTO) && d->has_vlan))
-				continue;
-			*conf = tmp;
-		}
-	if (vf_conf_check(conf, &k, err, sizeof(err)) < 0) {
-		log_err("vfwarden: domain '%s': %s vf%u (%s): %s", c->owner, pol->label, idx,
-			d->pci, err);
-		return -1;
-	}
-	return 0;
+	if (r == -ENOENT)
+		return; /* no record of this domain: released already, or never prepared */
+	if (r < 0)
+		log_err("vfwarden: domain '%s': VF %s not reset (%s), and cannot mark its record reset-pending: %s",
+			c->owner, d->pci, why, strerror(-r));
+	else
+		log_warn("vfwarden: domain '%s': VF %s not reset yet (%s): reset pending, the next apply does it",
+			 c->owner, d->pci, why);
 }
 
 /*
- * VF d of pf, and the policy has errors: -1 refuse the start (logged), 1
- * drop d's record (a release), 0 leave it be. Fail closed at prepare: a
- * policy with errors (a refused or unreadable file, a broken [pf] header, a
- * bad device) may mean any PF, so even one it does not name is refused.
+ * VF d of pf, and the policy has errors: -1 refuse the start (logged), 0
+ * leave it be. Fail closed at prepare: a policy with errors (a refused or
+ * unreadable file, a broken [pf] header, a bad device) may mean any PF, so
+ * even one it does not name is refused.
  */
 static int vf_invalid_policy(const struct hook_ctx *c, const struct hook_dev *d,
-			     const struct pf_live *pf, enum hook_mode mode)
+			     const struct pf_live *pf)
 {
 	bool named = policy_names_pf(&c->p, pf);
 	char why[400];
 
 	policy_why(c, why, sizeof(why));
-	if (mode == HOOK_RELEASE)
-		return named ? 1 : 0;
-	if (mode == HOOK_RECHECK) {
+	if (c->mode == HOOK_RELEASE) {
+		if (named)
+			release_later(c, d, "the policy is invalid");
+		return 0;
+	}
+	if (c->mode == HOOK_RECHECK) {
 		if (named)
 			log_warn("vfwarden: domain '%s': VF %s of a managed PF not checked, the policy is invalid: %s",
 				 c->owner, d->pci, why);
@@ -281,134 +271,215 @@ static int vf_invalid_policy(const struct hook_ctx *c, const struct hook_dev *d,
 	return -1;
 }
 
-/* 0 prepared, released or not ours; -1 refused (already logged). */
-static int vf_prepare(struct hook_ctx *c, const struct hook_input *in, const struct hook_dev *d,
-		      enum hook_mode mode)
+/*
+ * Which managed VF d is: 0 go on with j filled in, 1 not ours or nothing to
+ * do, -1 refused (logged).
+ */
+static int vf_find(struct hook_ctx *c, const struct hook_dev *d, struct vf_job *j)
 {
-	bool prepare = mode == HOOK_PREPARE, release = mode == HOOK_RELEASE,
-	     recheck = mode == HOOK_RECHECK;
 	char pf_pci[PCI_ADDR_LEN];
-	struct pf_live pf = { 0 };
-	const struct pf_policy *pol = NULL;
-	struct converge_opts o = { .one_vf = true, .report = report_err, .ud = c };
-	struct converge_result res;
-	struct vf_conf conf;
-	char other[128];
-	unsigned idx;
-	int r, ret = 0;
 
-	if (vf_parent(d->pci, pf_pci, &idx) < 0)
-		return 0; /* not a VF: not ours */
-	memcpy(pf.pci, pf_pci, PCI_ADDR_LEN);
-	if (pf_scan(&pf) < 0)
-		goto out;
-
+	j->d = d;
+	if (vf_parent(d->pci, pf_pci, &j->idx) < 0)
+		return 1; /* not a VF: not ours */
+	memcpy(j->pf.pci, pf_pci, PCI_ADDR_LEN);
+	if (pf_scan(&j->pf) < 0)
+		return 1;
 	hook_load_policy(c);
-	if (!c->valid) {
-		ret = vf_invalid_policy(c, d, &pf, mode);
-		if (ret > 0)
-			goto out_record;
-		goto out;
-	}
-	for (unsigned i = 0; i < c->p.n_pfs && !pol; i++)
-		if (pf_match_policy(&pf, &c->p.pfs[i]))
-			pol = &c->p.pfs[i];
-	if (!pol)
-		goto out;
-	if (idx >= pol->vfs) {
+	if (!c->valid)
+		return vf_invalid_policy(c, d, &j->pf) < 0 ? -1 : 1;
+	for (unsigned i = 0; i < c->p.n_pfs && !j->pol; i++)
+		if (pf_match_policy(&j->pf, &c->p.pfs[i]))
+			j->pol = &c->p.pfs[i];
+	if (!j->pol)
+		return 1;
+	if (j->idx >= j->pol->vfs) {
 		log_notice("vfwarden: domain '%s': %s is vf%u of [pf %s], beyond its vfs = %u: left alone",
-			   c->owner, d->pci, idx, pol->label, pol->vfs);
-		goto out_record;
+			   c->owner, d->pci, j->idx, j->pol->label, j->pol->vfs);
+		if (c->mode == HOOK_RELEASE)
+			record_remove(d->pci);
+		return 1;
 	}
-	if (take_lock(c) < 0) {
-		ret = prepare ? -1 : 0;
-		goto out;
+	return 0;
+}
+
+/* The lock and rtnetlink: 0, 1 nothing to do now, -1 refused (logged). */
+static int vf_lock(struct hook_ctx *c, const struct vf_job *j)
+{
+	char why[PATH_MAX + 80];
+	struct vf_record rec;
+	int r;
+
+	/* libvirt runs stopped end and release end: the first one's mark stands for both. */
+	if (c->mode == HOOK_RELEASE && record_read(j->d->pci, &rec) == 0 &&
+	    streq(rec.domain, c->owner) && rec.reset_pending)
+		return 1;
+	if ((r = take_lock(c)) < 0) {
+		if (c->mode != HOOK_RELEASE)
+			return c->mode == HOOK_PREPARE ? -1 : 1;
+		if (r == -ETIMEDOUT)
+			snprintf(why, sizeof(why), "another vfwarden held %s/lock for %ds", roots.run,
+				 HOOK_LOCK_TIMEOUT_MS / 1000);
+		else
+			snprintf(why, sizeof(why), "cannot take the lock: %s", strerror(-r));
+		release_later(c, j->d, why);
+		return 1;
 	}
 	if (!c->nl && (r = nlh_open(&c->nl)) < 0) {
 		log_err("vfwarden: cannot open rtnetlink: %s", strerror(-r));
-		ret = prepare ? -1 : 0;
-		goto out;
+		return c->mode == HOOK_PREPARE ? -1 : 1;
 	}
+	return 0;
+}
 
-	pf_scan_users(&pf);
-	/*
-	 * A record of this or an older domain may be stale; an open vfio group is
-	 * not. A domain being re-checked holds its own VF: that is expected.
-	 */
-	if (recheck) {
-		if (hook_record_owner(d->pci, other, sizeof(other)) == 0 && !streq(other, c->owner)) {
-			log_warn("vfwarden: domain '%s': %s vf%u (%s) is recorded for domain '%s': left alone",
-				 c->owner, pol->label, idx, d->pci, other);
-			goto out;
+/*
+ * Who else has the VF: 0 go on, 1 leave it alone, -1 refuse the start. A
+ * record of this or an older domain may be stale; an open vfio group is
+ * not. A domain being re-checked holds its own VF: that is expected.
+ */
+static int vf_users(const struct hook_ctx *c, struct vf_job *j)
+{
+	const struct vf_live *vf = &j->pf.vf[j->idx];
+	struct vf_record other;
+	bool others = false;
+
+	pf_scan_users(&j->pf);
+	/* A record this version cannot read in full still names its domain. */
+	if (c->mode != HOOK_PREPARE) {
+		(void)record_read(j->d->pci, &other);
+		others = other.domain[0] && !streq(other.domain, c->owner);
+	}
+	if (c->mode == HOOK_RECHECK && others) {
+		log_warn(JOB_FMT " is recorded for domain '%s': left alone", JOB_ARGS(c, j), other.domain);
+		return 1;
+	}
+	if (c->mode != HOOK_RECHECK && vf->holder[0]) {
+		if (c->mode == HOOK_RELEASE) {
+			log_notice(JOB_FMT " is in use by %s: left alone", JOB_ARGS(c, j), vf->holder);
+			return 1;
 		}
-	} else if (pf.vf[idx].holder[0]) {
-		if (release) {
-			log_notice("vfwarden: domain '%s': %s vf%u (%s) is in use by %s: left alone",
-				   c->owner, pol->label, idx, d->pci, pf.vf[idx].holder);
-			goto out;
-		}
-		log_err("vfwarden: domain '%s': %s vf%u (%s) is in use by %s", c->owner, pol->label, idx,
-			d->pci, pf.vf[idx].holder);
-		ret = -1;
-		goto out;
+		log_err(JOB_FMT " is in use by %s", JOB_ARGS(c, j), vf->holder);
+		return -1;
 	}
 	/*
 	 * libvirt runs 'release end' for a domain whose start failed, also when
 	 * the VF was refused because another domain has it: leave that one be.
 	 */
-	if (release && hook_record_owner(d->pci, other, sizeof(other)) == 0 &&
-	    !streq(other, c->owner)) {
-		log_notice("vfwarden: domain '%s': %s vf%u (%s) belongs to domain '%s': left alone",
-			   c->owner, pol->label, idx, d->pci, other);
-		goto out;
+	if (c->mode == HOOK_RELEASE && others) {
+		log_notice(JOB_FMT " belongs to domain '%s': left alone", JOB_ARGS(c, j), other.domain);
+		return 1;
 	}
-	pf.vf[idx].in_use = false;
+	return 0;
+}
 
-	conf = pol->vf[idx];
-	if (!release) {
-		if (apply_metadata(c, in, pol, d, idx, &conf) < 0) {
-			ret = recheck ? 0 : -1;
-			goto out;
-		}
-		/* What the domain XML gives wins; libvirt sets it too. */
-		conf.driver = VF_DRIVER_VFIO;
-		if (d->has_mac) {
-			conf.mac_mode = MAC_FIXED;
-			memcpy(conf.mac, d->mac, MAC_LEN);
-		}
-		if (d->has_vlan) {
-			conf.vlan = d->vlan;
-			conf.qos = 0;
-			conf.vlan_proto = ETH_P_8021Q_;
-		}
+/*
+ * What the domain gives VF j into rec: vfio-pci, the <metadata> settings
+ * its PF's allow-domain permits (those for every VF first, then those for
+ * this address), then the XML's mac and vlan, which win; conf becomes the
+ * policy's settings with rec over them. 0, or -1 with the reason logged.
+ */
+static int domain_record(const struct hook_ctx *c, const struct hook_input *in,
+			 const struct vf_job *j, struct vf_record *rec, struct vf_conf *conf)
+{
+	const struct hook_dev *d = j->d;
+	char err[200], m[MAC_STR_LEN], vlan[8];
+	enum vf_key k;
+
+	memset(rec, 0, sizeof(*rec));
+	snprintf(rec->domain, sizeof(rec->domain), "%s", c->owner);
+	record_add(rec, "vf-driver", "vfio-pci");
+	if (in->meta_err[0]) {
+		log_err(JOB_FMT ": vfwarden metadata: %s", JOB_ARGS(c, j), in->meta_err);
+		return -1;
 	}
-	o.vf = idx;
-	o.conf = &conf;
-	r = pf_converge(c->nl, pol, &pf, &o, &res);
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < in->n_meta; i++) {
+			const struct hook_meta *e = &in->meta[i];
+
+			if (pass == 0 ? e->pci[0] != '\0' : !streq(e->pci, d->pci))
+				continue;
+			if (vf_setting_parse(e->key, e->value, conf, &k, err, sizeof(err)) < 0) {
+				log_err(JOB_FMT ": vfwarden metadata: %s", JOB_ARGS(c, j), err);
+				return -1;
+			}
+			if (k == KEY_VF_DRIVER || !(j->pol->allow_domain & (1u << k))) {
+				log_err(JOB_FMT ": vfwarden metadata sets %s, which [pf %s] does not allow (allow-domain)",
+					JOB_ARGS(c, j), vf_key_name(k), j->pol->label);
+				return -1;
+			}
+			record_add(rec, e->key, e->value);
+		}
+	/* What the domain XML gives wins; libvirt sets it too. */
+	if (d->has_mac)
+		record_add(rec, "mac", format_mac(d->mac, m));
+	if (d->has_vlan) {
+		snprintf(vlan, sizeof(vlan), "%u", d->vlan);
+		record_add(rec, "vlan", vlan);
+		record_add(rec, "qos", "0");
+		record_add(rec, "vlan-proto", "802.1Q");
+	}
+	*conf = j->pol->vf[j->idx];
+	if (record_apply(rec, conf, err, sizeof(err)) < 0) {
+		log_err(JOB_FMT ": %s", JOB_ARGS(c, j), err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * VF j to conf: 0 done, 1 a release that is not (its record says so), -1
+ * prepare must refuse the start (logged).
+ */
+static int vf_converge_one(struct hook_ctx *c, struct vf_job *j, const struct vf_conf *conf)
+{
+	struct converge_opts o = {
+		.one_vf = true, .vf = j->idx, .conf = conf, .report = report_err, .ud = c,
+	};
+	struct converge_result res;
+	int r = pf_converge(c->nl, j->pol, &j->pf, &o, &res);
+
+	if (r < 0 && c->mode == HOOK_RELEASE) {
+		release_later(c, j->d, strerror(-r));
+		return 1;
+	}
 	if (r < 0) {
-		log_err("vfwarden: domain '%s': %s vf%u (%s): %s", c->owner, pol->label, idx, d->pci,
-			strerror(-r));
-		ret = prepare ? -1 : 0;
+		log_err(JOB_FMT ": %s", JOB_ARGS(c, j), strerror(-r));
+		return c->mode == HOOK_PREPARE ? -1 : 0;
+	}
+	/*
+	 * report_err() said which attribute, in the one line libvirt shows. A
+	 * running domain is never stopped for drift.
+	 */
+	return res.failures && c->mode == HOOK_PREPARE ? -1 : 0;
+}
+
+/* 0 prepared, released or not ours; -1 refused (already logged). */
+static int vf_prepare(struct hook_ctx *c, const struct hook_input *in, const struct hook_dev *d)
+{
+	struct vf_job j = { 0 };
+	struct vf_record rec;
+	struct vf_conf conf;
+	int r;
+
+	if ((r = vf_find(c, d, &j)) != 0 || (r = vf_lock(c, &j)) != 0 ||
+	    (r = vf_users(c, &j)) != 0)
+		goto out;
+	conf = j.pol->vf[j.idx];
+	if (c->mode != HOOK_RELEASE && domain_record(c, in, &j, &rec, &conf) < 0) {
+		r = c->mode == HOOK_RECHECK ? 0 : -1;
 		goto out;
 	}
-	/* A running domain is never stopped for drift: report_err() logged it. */
-	if (res.failures && prepare) {
-		/* report_err() said which attribute, in the one line libvirt shows. */
-		ret = -1;
+	if ((r = vf_converge_one(c, &j, &conf)) != 0)
 		goto out;
-	}
-	if (!release) {
-		if ((r = hook_record_write(d->pci, c->owner, d)) < 0)
-			log_warn("vfwarden: cannot record %s for domain '%s': %s", d->pci, c->owner,
-				 strerror(-r));
-		goto out;
-	}
-out_record:
-	if (release)
-		hook_record_remove(d->pci);
+	if (c->mode == HOOK_RELEASE)
+		record_remove(d->pci);
+	else if ((r = record_write(d->pci, &rec)) < 0)
+		log_warn("vfwarden: cannot record %s for domain '%s': %s", d->pci, c->owner,
+			 strerror(-r));
+	r = 0;
 out:
-	free(pf.vf);
-	return ret;
+	free(j.pf.vf);
+	return r < 0 ? -1 : 0;
 }
 
 /*
@@ -482,8 +553,7 @@ static bool may_use_managed_vf(struct hook_ctx *c)
  * DOCTYPE, no libxml2): which devices the domain uses is unknown. Fail
  * closed at prepare when one could be a managed VF; else warn and let it be.
  */
-static int xml_unreadable(struct hook_ctx *c, bool network, const char *name, int err,
-			  enum hook_mode mode)
+static int xml_unreadable(struct hook_ctx *c, bool network, const char *name, int err)
 {
 	char why[64];
 
@@ -493,7 +563,7 @@ static int xml_unreadable(struct hook_ctx *c, bool network, const char *name, in
 		snprintf(why, sizeof(why), "cannot load %s", dl_libxml2_soname);
 	else
 		snprintf(why, sizeof(why), "%s", strerror(-err));
-	if (mode == HOOK_PREPARE && may_use_managed_vf(c)) {
+	if (c->mode == HOOK_PREPARE && may_use_managed_vf(c)) {
 		log_err("vfwarden: %s '%s': unreadable XML (%s): cannot tell whether it uses a VF vfwarden manages, refusing the start",
 			network ? "network" : "domain", name, why);
 		return EXIT_SYSTEM;
@@ -528,16 +598,63 @@ static int migrate_passthrough(void)
 	return EXIT_OK;
 }
 
+/* The event: libvirt runs release and stopped end after every stop and after a failed start. */
+static enum hook_mode hook_mode_of(bool network, const char *op, const char *subop)
+{
+	if (network)
+		return streq(op, "port-created") ? HOOK_PREPARE
+		       : streq(op, "port-deleted") ? HOOK_RELEASE : HOOK_OTHER;
+	if (streq(op, "prepare") && streq(subop, "begin"))
+		return HOOK_PREPARE;
+	if ((streq(op, "release") || streq(op, "stopped")) && streq(subop, "end"))
+		return HOOK_RELEASE;
+	if ((streq(op, "reconnect") || streq(op, "restore")) && streq(subop, "begin"))
+		return HOOK_RECHECK;
+	return HOOK_OTHER;
+}
+
+/*
+ * Every VF reaches us as <interface type='hostdev'>, <hostdev> or <plug
+ * type='hostdev-pci'>, and libvirt writes these names plainly: XML without
+ * the word has no VF, at any size, and needs neither libxml2 nor a parse.
+ * Only XML with the word is parsed, and only that has a limit.
+ */
+static int hook_vfs(struct hook_ctx *c, bool network, const char *name, const struct hook_stdin *x)
+{
+	struct hook_input in = { 0 };
+	int r, ret = EXIT_OK;
+
+	if (!x->hostdev)
+		return EXIT_OK;
+	if (x->over)
+		r = -EFBIG;
+	else if (network)
+		r = hook_parse_network(x->buf, x->len, &in);
+	else
+		r = hook_parse_domain(x->buf, x->len, &in);
+	if (r < 0)
+		return xml_unreadable(c, network, name, r);
+	if (!in.owner[0])
+		snprintf(in.owner, sizeof(in.owner), "%s", name);
+	c->owner = in.owner;
+	if (in.n && c->mode == HOOK_PREPARE)
+		create_missing_vfs(c, &in);
+	for (unsigned i = 0; i < in.n; i++)
+		if (vf_prepare(c, &in, &in.dev[i]) < 0) {
+			ret = EXIT_PARTIAL;
+			break;
+		}
+	hook_input_free(&in);
+	return ret;
+}
+
 static int run(const struct cli *cli, int argc, char **argv)
 {
 	struct hook_ctx c = { .cli = cli, .lock_fd = -1 };
-	struct hook_input in = { 0 };
 	_cleanup_free_ char *xml = NULL;
 	struct hook_stdin x;
-	bool prepare, release, recheck, network;
-	enum hook_mode mode;
-	const char *op, *subop;
-	int r, ret = EXIT_OK;
+	bool network;
+	int r, ret;
 
 	if (argc == 2 && (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
 		printf("Usage: vfwarden hook qemu DOMAIN OP SUBOP EXTRA < domain.xml\n"
@@ -552,61 +669,21 @@ static int run(const struct cli *cli, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	network = streq(argv[1], "network");
-	op = argv[3];
-	subop = argv[4];
-	prepare = network ? streq(op, "port-created") : streq(op, "prepare") && streq(subop, "begin");
-	/* libvirt runs both after every stop and after a failed start; either may be alone. */
-	release = network ? streq(op, "port-deleted")
-			  : (streq(op, "release") || streq(op, "stopped")) && streq(subop, "end");
-	recheck = !network && (streq(op, "reconnect") || streq(op, "restore")) && streq(subop, "begin");
-	mode = prepare ? HOOK_PREPARE : release ? HOOK_RELEASE : HOOK_RECHECK;
-
-	if (!network && streq(op, "migrate"))
+	c.mode = hook_mode_of(network, argv[3], argv[4]);
+	if (!network && streq(argv[3], "migrate"))
 		return migrate_passthrough();
 	/* Read stdin whole even when the event is not ours: libvirt is writing it. */
 	r = read_stdin(&x, -1);
 	xml = x.buf;
 	if (r < 0)
 		drain_stdin();
-	if (!prepare && !release && !recheck)
+	if (c.mode == HOOK_OTHER)
 		return EXIT_OK;
 	if (r < 0) {
 		log_err("vfwarden: cannot read the XML on stdin: %s", strerror(-r));
-		return prepare ? EXIT_SYSTEM : EXIT_OK;
+		return c.mode == HOOK_PREPARE ? EXIT_SYSTEM : EXIT_OK;
 	}
-	/*
-	 * Every VF reaches us as <interface type='hostdev'>, <hostdev> or
-	 * <plug type='hostdev-pci'>, and libvirt writes these names plainly: XML
-	 * without the word has no VF, at any size, and needs neither libxml2 nor
-	 * a parse. Only XML with the word is parsed, and only that has a limit.
-	 */
-	if (!x.hostdev)
-		return EXIT_OK;
-	if (x.over)
-		r = -EFBIG;
-	else if (network)
-		r = hook_parse_network(x.buf, x.len, &in);
-	else
-		r = hook_parse_domain(x.buf, x.len, &in);
-	if (r < 0) {
-		ret = xml_unreadable(&c, network, argv[2], r, mode);
-		goto out;
-	}
-	if (in.n == 0)
-		goto out;
-	if (!in.owner[0])
-		snprintf(in.owner, sizeof(in.owner), "%s", argv[2]);
-	c.owner = in.owner;
-
-	if (prepare)
-		create_missing_vfs(&c, &in);
-	for (unsigned i = 0; i < in.n; i++)
-		if (vf_prepare(&c, &in, &in.dev[i], mode) < 0) {
-			ret = EXIT_PARTIAL;
-			break;
-		}
-out:
-	hook_input_free(&in);
+	ret = hook_vfs(&c, network, argv[2], &x);
 	nlh_close(c.nl);
 	if (c.loaded)
 		policy_free(&c.p);

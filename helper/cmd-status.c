@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "records.h"
 #include "state.h"
 
 #define STATUS_SCHEMA "vfwarden-status/2"
@@ -22,8 +23,15 @@ static FILE *out;
 /* A host PF as status shows it: what the policy says of it, read once. */
 struct pf_view {
 	struct pf_live *pf;
-	const struct pf_policy *pol; /* NULL: unmanaged (or the policy is invalid) */
-	unsigned in_use, drift;
+	/*
+	 * NULL: unmanaged (or the policy is invalid). Else &eff: the policy
+	 * with running domains' settings over it (records_overlay()), whose
+	 * VFs drift only from that.
+	 */
+	const struct pf_policy *pol;
+	const struct pf_policy *policy; /* as written */
+	struct pf_policy eff;
+	unsigned in_use, drift, reset_pending;
 	bool have_last;
 	struct last_apply last;
 };
@@ -140,6 +148,7 @@ static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool manag
 	}
 	json_object_object_add(o, "in_use", json_object_new_boolean(vf->in_use));
 	json_object_object_add(o, "owner", owner_json(vf));
+	json_object_object_add(o, "reset_pending", json_object_new_boolean(vf->reset_pending));
 	for (int k = 0; k < _KEY_VF_MAX; k++)
 		if (drift & (1u << k))
 			json_object_array_add(d, json_object_new_string(vf_key_name((enum vf_key)k)));
@@ -306,8 +315,13 @@ static int vf_row(struct table *t, const char *label, const struct pf_live *pf, 
 		  bool count_drift, uint32_t drift)
 {
 	char m[MAC_STR_LEN], vlan[32], rate[32], dl[160], mac[24], sp[8], tr[8], ls[12], drv[40], idx[12];
+	char owner[128];
 	const char *cells[] = { label, pf->ifname[0] ? pf->ifname : "-", pf->pci, idx, vf->pci, drv, mac,
-				vlan, sp, tr, ls, rate, vf->owner[0] ? vf->owner : "-", dl };
+				vlan, sp, tr, ls, rate, owner, dl };
+
+	/* A release that left the reset to the next apply (records.h). */
+	snprintf(owner, sizeof(owner), "%s%s", vf->owner[0] ? vf->owner : "-",
+		 vf->reset_pending ? " (reset pending)" : "");
 
 	drift_list(count_drift, drift, dl, sizeof(dl));
 	if (vf->nl_valid) {
@@ -469,7 +483,10 @@ static void prom_pf_sample(const char *name, const struct pf_view *v, const char
 	fprintf(out, "} %llu\n", value);
 }
 
-enum pf_metric { M_VFS, M_WANTED, M_MAX, M_IN_USE, M_DRIFT, M_LAST_TIME, M_LAST_STATUS, M_LAST_CHANGES, _M_MAX };
+enum pf_metric {
+	M_VFS, M_WANTED, M_MAX, M_IN_USE, M_DRIFT, M_RESET_PENDING, M_LAST_TIME, M_LAST_STATUS,
+	M_LAST_CHANGES, _M_MAX
+};
 
 static const char *const pf_metrics[_M_MAX][2] = {
 	[M_VFS] = { "vfwarden_pf_vfs", "VFs present on the PF (sriov_numvfs)." },
@@ -477,6 +494,8 @@ static const char *const pf_metrics[_M_MAX][2] = {
 	[M_MAX] = { "vfwarden_pf_vfs_max", "VFs the PF can have (sriov_totalvfs)." },
 	[M_IN_USE] = { "vfwarden_pf_vfs_in_use", "VFs in use by a VM (open vfio group or hook record)." },
 	[M_DRIFT] = { "vfwarden_pf_vfs_drift", "Managed VFs whose live settings differ from the policy." },
+	[M_RESET_PENDING] = { "vfwarden_pf_vfs_reset_pending",
+			      "VFs whose VM stopped but whose reset waits for the next apply." },
 	[M_LAST_TIME] = { "vfwarden_pf_last_apply_timestamp_seconds", "When an apply last converged the PF." },
 	[M_LAST_STATUS] = { "vfwarden_pf_last_apply_exit_status",
 			    "Outcome of the PF's last apply (0: the policy holds, 3: not all of it)." },
@@ -492,6 +511,7 @@ static bool pf_metric_value(enum pf_metric m, const struct pf_view *v, unsigned 
 	case M_MAX: *val = v->pf->totalvfs; return true;
 	case M_IN_USE: *val = v->in_use; return true;
 	case M_DRIFT: *val = v->drift; return v->pol;
+	case M_RESET_PENDING: *val = v->reset_pending; return true;
 	case M_LAST_TIME: *val = (unsigned long long)v->last.time; return v->have_last;
 	case M_LAST_STATUS: *val = (unsigned long long)v->last.status; return v->have_last;
 	case M_LAST_CHANGES: *val = v->last.changes; return v->have_last;
@@ -627,18 +647,23 @@ static int select_pfs(const struct policy *p, bool policy_ok, const struct host 
 	return ret;
 }
 
-/* Read the selected PFs once: users, VF settings, counts, last apply. */
-static void view_fill(struct pf_view *pv, struct pf_live *pf, const struct pf_policy *pol, struct nlh *nl)
+/* Read the selected PFs once: users, VF settings, counts, last apply. 0 or -ENOMEM. */
+static int view_fill(struct pf_view *pv, struct pf_live *pf, const struct pf_policy *pol, struct nlh *nl)
 {
 	int r;
 
 	pv->pf = pf;
-	pv->pol = pol;
+	pv->policy = pol;
 	pf_scan_users(pf);
 	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
 		log_warn("%s: cannot read VF settings: %s", pf->ifname, strerror(-r));
-	for (unsigned j = 0; j < pf->n_vf; j++)
+	if (pol && (r = records_overlay(pol, pf, &pv->eff)) < 0)
+		return r;
+	pol = pv->pol = pol ? &pv->eff : NULL;
+	for (unsigned j = 0; j < pf->n_vf; j++) {
 		pv->in_use += pf->vf[j].in_use;
+		pv->reset_pending += pf->vf[j].reset_pending;
+	}
 	for (unsigned j = 0; pol && j < pf->n_vf && j < pol->vfs; j++) {
 		struct vf_live want;
 
@@ -646,6 +671,7 @@ static void view_fill(struct pf_view *pv, struct pf_live *pf, const struct pf_po
 		pv->drift += vf_drift(pol, &want, &pf->vf[j]) != 0;
 	}
 	pv->have_last = last_apply_read_pf(pf->pci, &pv->last) == 0;
+	return 0;
 }
 
 static int view_build(struct view *v, const struct policy *p, bool policy_ok, struct host *h,
@@ -653,7 +679,7 @@ static int view_build(struct view *v, const struct policy *p, bool policy_ok, st
 {
 	_cleanup_free_ bool *host_sel = calloc(h->n_pf + 1, sizeof(bool));
 	_cleanup_free_ bool *pol_sel = calloc(p->n_pfs + 1, sizeof(bool));
-	int ret;
+	int ret, r;
 
 	v->pfs = calloc(h->n_pf + 1, sizeof(*v->pfs));
 	v->absent = calloc(p->n_pfs + 1, sizeof(*v->absent));
@@ -665,8 +691,9 @@ static int view_build(struct view *v, const struct policy *p, bool policy_ok, st
 	for (unsigned i = 0; i < h->n_pf; i++) {
 		int k = policy_ok ? cli_policy_for(p, &h->pf[i]) : -1;
 
-		if (host_sel[i])
-			view_fill(&v->pfs[v->n_pfs++], &h->pf[i], k >= 0 ? &p->pfs[k] : NULL, nl);
+		if (host_sel[i] &&
+		    (r = view_fill(&v->pfs[v->n_pfs++], &h->pf[i], k >= 0 ? &p->pfs[k] : NULL, nl)) < 0)
+			return r;
 	}
 	for (unsigned i = 0; policy_ok && i < p->n_pfs; i++) {
 		bool present = false;
@@ -776,6 +803,9 @@ out:
 		log_err("vfwarden: cannot write '%s': %s", output, strerror(-r));
 		ret = EXIT_SYSTEM;
 	}
+	for (unsigned i = 0; i < v.n_pfs; i++)
+		if (v.pfs[i].policy)
+			records_overlay_free(v.pfs[i].policy, &v.pfs[i].eff);
 	free(v.pfs);
 	free(v.absent);
 	free(ops.v);

@@ -10,7 +10,7 @@
 
 #include "converge.h"
 #include "netlink.h"
-#include "hook.h"
+#include "records.h"
 
 static void sleep_ms(unsigned ms)
 {
@@ -265,13 +265,16 @@ static int simulate_new_vfs(struct pf_live *pf, unsigned n)
 }
 
 /*
- * One VF for a VM: the caller has read users and decided the VF is free; the
- * domain's own settings replace the policy's for this VF.
+ * One VF for a VM: the caller has read users and decided the VF is free or
+ * its domain's; the domain's own settings (or at release the policy's)
+ * replace the policy's for this VF, and its being in use does not hold
+ * them back (plan_opts.for_domain).
  */
 static int vf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		       const struct converge_opts *o, struct converge_result *res)
 {
 	struct pf_policy one = *pol;
+	struct plan_opts po = { .for_domain = true, .domain_vf = o->vf };
 	struct plan pl = { 0 }, mine = { 0 };
 	bool count_failed = false;
 	int r;
@@ -286,7 +289,7 @@ static int vf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_li
 	memcpy(one.vf, pol->vf, pol->vfs * sizeof(*one.vf));
 	if (o->conf)
 		one.vf[o->vf] = *o->conf;
-	r = plan_pf_vfs(&one, pf, &pl);
+	r = plan_pf_vfs_opts(&one, pf, &po, &pl);
 	if (r == 0) {
 		mine.a = pl.a;
 		for (unsigned i = 0; i < pl.n; i++)
@@ -337,6 +340,7 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 {
 	struct plan_opts po = { .force = o->force };
 	struct plan pl = { 0 };
+	struct pf_policy eff = *pol;
 	bool count_failed = false, count_changed = false;
 	int r;
 
@@ -345,8 +349,9 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		return vf_converge(nl, pol, pf, o, res);
 	if ((r = pf_scan_users(pf)) < 0)
 		return r;
+	/* A stale or reset-pending record: the domain is gone, the VF gets the policy. */
 	for (unsigned i = 0; i < pf->n_vf && !o->dry_run; i++)
-		if (pf->vf[i].stale_record && hook_record_remove(pf->vf[i].pci) == 0)
+		if (pf->vf[i].stale_record && record_remove(pf->vf[i].pci) == 0)
 			pf->vf[i].owner[0] = '\0';
 	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
 		return r;
@@ -382,12 +387,16 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 	}
 
 	plan_free(&pl);
-	if ((r = plan_pf_vfs(pol, pf, &pl)) < 0)
+	/* A running domain's settings are its VFs' wanted state (records.h). */
+	if ((r = records_overlay(pol, pf, &eff)) < 0)
+		goto out;
+	if ((r = plan_pf_vfs(&eff, pf, &pl)) < 0)
 		goto out;
 	res->skipped_in_use = pl.skipped_in_use;
-	run_plan(nl, pol, pf, &pl, o, res, &count_failed);
+	run_plan(nl, &eff, pf, &pl, o, res, &count_failed);
 	r = 0;
 out:
+	records_overlay_free(pol, &eff);
 	plan_free(&pl);
 	return r;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The libvirt side: which VFs a domain or a network port uses, read from the
- * XML libvirt hands the hook, and the records that tie a VF to its domain.
+ * XML libvirt hands the hook. The records that tie a VF to its domain are
+ * records.c's.
  * The XML is untrusted input: bounded in size, parsed without network
  * access, DTD loading or entity substitution.
  */
@@ -304,74 +305,6 @@ int hook_parse_network(const char *xml, size_t len, struct hook_input *in)
 	if (r < 0)
 		hook_input_free(in);
 	return r;
-}
-
-static int record_path(char *buf, size_t size, const char *pci)
-{
-	if (!pci_addr_valid(pci))
-		return -EINVAL;
-	return path_join(buf, size, "%s/vf/%s", roots.run, pci);
-}
-
-int hook_record_write(const char *pci, const char *owner, const struct hook_dev *d)
-{
-	char p[PATH_MAX], tmp[PATH_MAX + 8], m[MAC_STR_LEN];
-	_cleanup_fclose_ FILE *f = NULL;
-	int fd, r;
-
-	if ((r = path_join(p, sizeof(p), "%s/vf", roots.run)) < 0)
-		return r;
-	if (mkdir(roots.run, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if ((r = record_path(p, sizeof(p), pci)) < 0)
-		return r;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "we");
-	if (!f) {
-		r = -errno;
-		close(fd);
-		return r;
-	}
-	/* domain= first: sysfs.c reads only the first line for status. */
-	fprintf(f, "domain=%s\n", owner);
-	if (d->has_mac)
-		fprintf(f, "mac=%s\n", format_mac(d->mac, m));
-	if (d->has_vlan)
-		fprintf(f, "vlan=%u\n", d->vlan);
-	if (fflush(f) != 0)
-		return -errno;
-	/* Atomic: a crash leaves the old record or the new one, never half. */
-	if (rename(tmp, p) < 0)
-		return -errno;
-	return 0;
-}
-
-int hook_record_owner(const char *pci, char *owner, size_t size)
-{
-	char p[PATH_MAX], line[256];
-	int r = record_path(p, sizeof(p), pci);
-
-	if (r < 0 || (r = read_line_file(p, line, sizeof(line))) < 0)
-		return r;
-	if (strncmp(line, "domain=", 7) != 0)
-		return -EBADMSG;
-	snprintf(owner, size, "%s", line + 7);
-	return 0;
-}
-
-int hook_record_remove(const char *pci)
-{
-	char p[PATH_MAX];
-	int r = record_path(p, sizeof(p), pci);
-
-	if (r < 0)
-		return r;
-	return unlink(p) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int vf_parent(const char *vf_pci, char pf_pci[PCI_ADDR_LEN], unsigned *idx)

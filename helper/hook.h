@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-#include "converge.h"
+#include "host.h"
 
 /*
  * libvirt passes a domain or network-port XML: cap what we parse of it. A
@@ -52,10 +52,5 @@ int hook_parse_domain(const char *xml, size_t len, struct hook_input *in);
 int hook_parse_network(const char *xml, size_t len, struct hook_input *in);
 void hook_input_free(struct hook_input *in);
 
-/* /run/vfwarden/vf/<pci>: which domain holds the VF and what its XML set. */
-int hook_record_write(const char *pci, const char *owner, const struct hook_dev *d);
-int hook_record_remove(const char *pci);
-/* The domain a record names: 0, -ENOENT when there is none. */
-int hook_record_owner(const char *pci, char *owner, size_t size);
 /* The PF (physfn) of a VF by PCI address, and the VF's index there. */
 int vf_parent(const char *vf_pci, char pf_pci[PCI_ADDR_LEN], unsigned *idx);

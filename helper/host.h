@@ -15,7 +15,8 @@ struct vf_live {
 	int iommu_group;   /* -1 when none */
 	char vfio_dev[16]; /* its VFIO device cdev, "vfio3" for /dev/vfio/devices/vfio3; "" none */
 	bool no_device;    /* netdevsim: a VF with no device of its own, nothing to bind */
-	bool stale_record; /* a hook record of a domain that is gone (see sysfs.c) */
+	bool stale_record; /* a hook record of a domain that is gone (records.c) */
+	bool reset_pending; /* that record says its release left the reset to the next apply */
 	long record_age;   /* seconds */
 	/* From netlink; nl_valid false means not known (VF not created yet). */
 	bool nl_valid;

@@ -338,6 +338,12 @@ static int plan_driver(struct plan *pl, const struct vf_conf *c, const struct vf
 
 int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct plan *pl)
 {
+	return plan_pf_vfs_opts(pol, live, NULL, pl);
+}
+
+int plan_pf_vfs_opts(const struct pf_policy *pol, const struct pf_live *live,
+		     const struct plan_opts *o, struct plan *pl)
+{
 	static const enum vf_key order[] = {
 		KEY_MAC,  KEY_VLAN,	   KEY_SPOOFCHK,    KEY_TRUST,
 		KEY_LINK_STATE, KEY_MAX_TX_RATE, KEY_MIN_TX_RATE, KEY_QUERY_RSS,
@@ -357,7 +363,8 @@ int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct 
 		if (d & (1u << KEY_VLAN_PROTO))
 			d |= 1u << KEY_VLAN;
 		/* A VM holds it: what its XML may have set and its driver stay. */
-		if (l->in_use && (d & ((1u << KEY_VF_DRIVER) | (1u << KEY_MAC) | (1u << KEY_VLAN)))) {
+		if (l->in_use && !(o && o->for_domain && o->domain_vf == i) &&
+		    (d & ((1u << KEY_VF_DRIVER) | (1u << KEY_MAC) | (1u << KEY_VLAN)))) {
 			d &= ~((1u << KEY_VF_DRIVER) | (1u << KEY_MAC) | (1u << KEY_VLAN));
 			pl->skipped_in_use++;
 		}

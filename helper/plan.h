@@ -39,6 +39,13 @@ struct plan {
 
 struct plan_opts {
 	bool force;
+	/*
+	 * The libvirt hook gives VF domain_vf to its domain or takes it back
+	 * (converge_opts.one_vf): being in use, by that domain's record or its
+	 * QEMU, does not keep that VF's driver, mac and vlan as they are.
+	 */
+	bool for_domain;
+	unsigned domain_vf;
 };
 
 void plan_free(struct plan *pl);
@@ -47,6 +54,8 @@ int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 		  const struct plan_opts *o, struct plan *pl);
 /* Phase 2: attributes and drivers of each VF, against live (after phase 1). */
 int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct plan *pl);
+int plan_pf_vfs_opts(const struct pf_policy *pol, const struct pf_live *live,
+		     const struct plan_opts *o, struct plan *pl);
 /* The VF as the policy wants it, as a vf_live, for drift and status. */
 void vf_wanted(const struct pf_policy *pol, const struct pf_live *live, unsigned idx,
 	       struct vf_live *want);

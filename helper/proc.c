@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Who uses a VF: the processes that hold its VFIO group or device open
- * (roots.proc, /proc on the host), and the libvirt hook's records under
- * roots.run, checked against libvirt's pid files.
+ * (roots.proc, /proc on the host), and the libvirt hook's records
+ * (records.c).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -13,60 +13,7 @@
 #include <time.h>
 
 #include "host.h"
-
-/*
- * A hook record is written at 'prepare begin', before libvirt starts QEMU
- * and writes /run/libvirt/qemu/NAME.pid (with QEMU's pid, removed when the
- * domain stops). A record is the trace of a domain that is gone only when
- * it is older than this window and that pid file is missing or names no
- * live process.
- */
-#define RECORD_GRACE_SEC 120
-
-/*
- * Whether the domain may still run: false only when its pid file is gone or
- * names a process that is not there. What cannot be read counts as alive:
- * a wrong "gone" would reset or destroy a VM's VF. A pid that was reused
- * after QEMU died (libvirtd down too, so the pid file stayed) also reads as
- * alive; the record then blocks until --force, the domain's release or a
- * reboot empties /run.
- */
-static bool domain_alive(const char *name)
-{
-	char p[PATH_MAX], buf[32];
-	unsigned long pid;
-	int r;
-
-	/* libvirt refuses '/' in a domain name: no pid file can match. */
-	if (!name[0] || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
-		return true;
-	if (path_join(p, sizeof(p), "%s/%s.pid", roots.qemu_run, name) < 0)
-		return true;
-	r = read_line_file(p, buf, sizeof(buf));
-	if (r == -ENOENT)
-		return false;
-	if (r < 0 || parse_uint(buf, INT_MAX, &pid) < 0 || pid == 0)
-		return true;
-	if (path_join(p, sizeof(p), "%s/%lu", roots.proc, pid) < 0)
-		return true;
-	return access(p, F_OK) == 0 || errno != ENOENT;
-}
-
-/* Read /run/vfwarden/vf/<pci> records written by the libvirt hook. */
-static void read_owner(struct vf_live *vf)
-{
-	char p[PATH_MAX], buf[256];
-	struct stat st;
-
-	if (path_join(p, sizeof(p), "%s/vf/%s", roots.run, vf->pci) < 0 ||
-	    read_line_file(p, buf, sizeof(buf)) < 0 || strncmp(buf, "domain=", 7) != 0)
-		return;
-	snprintf(vf->owner, sizeof(vf->owner), "domain %.80s", buf + 7);
-	vf->record_age = stat(p, &st) == 0 ? time(NULL) - st.st_mtime : 0;
-	/* A clock set back makes the age negative: that is young, not stale. */
-	vf->stale_record = vf->record_age >= RECORD_GRACE_SEC && !domain_alive(buf + 7);
-	vf->in_use = !vf->stale_record;
-}
+#include "records.h"
 
 static int proc_filter(const struct dirent *d)
 {
@@ -146,7 +93,7 @@ int pf_scan_users(struct pf_live *pf)
 		vf->in_use = vf->stale_record = false;
 		vf->owner[0] = vf->holder[0] = '\0';
 		vf->record_age = 0;
-		read_owner(vf);
+		record_scan(vf);
 		any_vfio |= streq(vf->driver, "vfio-pci") || vf->vfio_dev[0];
 	}
 	if (!any_vfio)

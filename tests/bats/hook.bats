@@ -178,9 +178,13 @@ enp1s0 vf0 max-tx-rate 1000"
 	[ "$(cat "$SYS/bus/pci/devices/$VF1/driver_override")" = '(null)' ]
 	# The record ties the VF to the domain, domain= first.
 	assert_equal "$(head -n1 "$REC/$VF0")" "domain=vm1"
+	# ... then what the domain was given, as the policy writes it (records.h).
 	assert_equal "$(cat "$REC/$VF0")" "domain=vm1
+vf-driver=vfio-pci
 mac=52:54:00:aa:bb:01
-vlan=42"
+vlan=42
+qos=0
+vlan-proto=802.1Q"
 	[ ! -e "$REC/$VF1" ]
 	# status now names the domain as the VF's user.
 	run vfw -c "$POLICY" status
@@ -221,7 +225,8 @@ enp1s0 vf0 vlan 100 qos 0 802.1Q"
 	assert_equal "$(vf_line 1)" "vf1 mac=$m1 vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0"
 	run grep -c '^enp1s0 vf0 ' "$NL/log"
 	assert_output 0
-	assert_equal "$(cat "$REC/$VF1")" "domain=vm1"
+	assert_equal "$(cat "$REC/$VF1")" "domain=vm1
+vf-driver=vfio-pci"
 	run --separate-stderr hook release end < <(domain_hostdev "$VF1")
 	assert_success
 	[ ! -e "$REC/$VF1" ]
@@ -476,7 +481,8 @@ EOF
 	assert_success
 	assert_stderr_empty
 	[ "$(cat "$SYS/bus/pci/devices/$VF0/driver_override")" = vfio-pci ]
-	assert_equal "$(cat "$REC/$VF0")" "domain=vm1"
+	assert_equal "$(cat "$REC/$VF0")" "domain=vm1
+vf-driver=vfio-pci"
 	# One byte more is too much to parse, and it has a hostdev.
 	echo >>"$xml"
 	rm -f "$REC/$VF0"
@@ -921,7 +927,8 @@ EOF
 	assert_success
 	assert_stderr_empty
 	[ "$(cat "$SYS/bus/pci/devices/$VF1/driver_override")" = vfio-pci ]
-	assert_equal "$(cat "$REC/$VF1")" "domain=vm1"
+	assert_equal "$(cat "$REC/$VF1")" "domain=vm1
+vf-driver=vfio-pci"
 	grep -q '^vf1 .* vlan=100 ' "$NL/enp1s0"
 }
 
@@ -972,5 +979,114 @@ EOF
 	run --separate-stderr "$t/b/vfwarden-test" -c "$POLICY" hook qemu vm1 prepare begin - < <(domain_iface "$VF0")
 	assert_failure 4
 	assert_stderr_line "vfwarden: domain 'vm1': unreadable XML (cannot load libxml2.so.16): cannot tell whether it uses a VF vfwarden manages, refusing the start"
+	[ ! -e "$REC/$VF0" ]
+}
+
+# vf_json IDX KEY: VF IDX's KEY in status --json ($output), as Python prints it.
+vf_json() {
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["pfs"][0]["vfs"][int(sys.argv[1])][sys.argv[2]])' "$1" "$2" <<<"$output"
+}
+
+# Issue 16 item 1: what prepare gave a running domain (the XML's mac and
+# vlan, <metadata> settings) is the VF's wanted state until its release.
+@test "hook: a running domain keeps its mac, vlan and metadata across apply, without drift in status; an edit of another key reaches its VF; release restores the policy" {
+	fake_vfs $PF 2 vfio-pci
+	echo 0 >"$SYS/bus/pci/devices/$PF/sriov_drivers_autoprobe"
+	echo 'allow-domain = trust' >>"$POLICY"
+	run vfw -c "$POLICY" apply
+	assert_success
+	run --separate-stderr hook prepare begin < <(domain_iface "$VF0" | with_meta "<v:vf trust='off'/>")
+	assert_success
+	fake_in_use 30 6000 qemu-system-x86
+	assert_equal "$(vf_line 0)" "vf0 mac=52:54:00:aa:bb:01 vlan=42 qos=0 proto=802.1Q spoofchk=0 trust=0 link=0 max=1000 min=0 rss=0"
+	grep -qx 'trust=off' "$REC/$VF0"
+	rm -f "$NL/log"
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run
+	assert_success
+	assert_output 'dry run: 0 changes planned, nothing written'
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output 'no changes: the host matches the policy'
+	assert_stderr_empty
+	[ ! -e "$NL/log" ]
+	assert_equal "$(vf_line 0)" "vf0 mac=52:54:00:aa:bb:01 vlan=42 qos=0 proto=802.1Q spoofchk=0 trust=0 link=0 max=1000 min=0 rss=0"
+	run vfw -c "$POLICY" status --json
+	assert_success
+	assert_equal "$(vf_json 0 drift)" "[]"
+	assert_equal "$(vf_json 0 in_use)" "True"
+	assert_equal "$(vf_json 0 reset_pending)" "False"
+	run vfw -c "$POLICY" status --prometheus
+	assert_line --regexp '^vfwarden_pf_vfs_drift\{.*label="uplink"\} 0$'
+	run vfw -c "$POLICY" status
+	refute_output --partial '*'
+	# A policy edit of a key the domain did not set reaches its VF.
+	sed -i 's/^max-tx-rate = 1000$/max-tx-rate = 2000/' "$POLICY"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output "uplink vf0: max-tx-rate 1000 -> 2000
+uplink vf1: max-tx-rate 1000 -> 2000
+2 changes made"
+	assert_equal "$(vf_line 0)" "vf0 mac=52:54:00:aa:bb:01 vlan=42 qos=0 proto=802.1Q spoofchk=0 trust=0 link=0 max=2000 min=0 rss=0"
+	# At release the policy comes back.
+	rm -rf "$ROOT/proc/6000"
+	run --separate-stderr hook release end < <(domain_iface "$VF0" | with_meta "<v:vf trust='off'/>")
+	assert_success
+	assert_equal "$(vf_line 0)" "vf0 mac=$(auto_mac "$(pf_mac enp1s0)" 0) vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=2000 min=0 rss=0"
+	[ ! -e "$REC/$VF0" ]
+	run vfw -c "$POLICY" status --json
+	assert_equal "$(vf_json 0 drift)" "[]"
+}
+
+# Issue 16 item 5: a release is never lost.
+@test "hook: a release that cannot take the lock leaves the record reset-pending, status shows it, the next apply resets the VF" {
+	command -v flock >/dev/null || skip "no flock(1)"
+	fake_vfs $PF 2 vfio-pci
+	echo 0 >"$SYS/bus/pci/devices/$PF/sriov_drivers_autoprobe"
+	run vfw -c "$POLICY" apply
+	assert_success
+	run hook prepare begin < <(domain_iface "$VF0")
+	assert_success
+	# Another vfwarden holds the lock past the hook's 30 s.
+	flock "$ROOT/run/vfwarden/lock" sleep 32 3>&- &
+	while flock -n "$ROOT/run/vfwarden/lock" true; do sleep 0.1; done
+	run --separate-stderr hook release end < <(domain_iface "$VF0")
+	assert_success
+	assert_stderr_line "vfwarden: domain 'vm1': VF $VF0 not reset yet (another vfwarden held $ROOT/run/vfwarden/lock for 30s): reset pending, the next apply does it"
+	assert_equal "$(vf_line 0)" "vf0 mac=52:54:00:aa:bb:01 vlan=42 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0"
+	grep -qx 'reset-pending=yes' "$REC/$VF0"
+	[ -e "$ROOT/run/vfwarden/reset-pending" ]
+	# status shows it, and the VM's values as drift from the policy now.
+	run vfw -c "$POLICY" status --json
+	assert_equal "$(vf_json 0 reset_pending)" "True"
+	assert_equal "$(vf_json 0 in_use)" "False"
+	assert_equal "$(vf_json 0 drift)" "['mac', 'vlan']"
+	run vfw -c "$POLICY" status
+	assert_line --regexp "$VF0 .*domain vm1 \(reset pending\)"
+	run vfw -c "$POLICY" status --prometheus
+	assert_line --regexp '^vfwarden_pf_vfs_reset_pending\{.*label="uplink"\} 1$'
+	wait
+	# The next apply (what vfwarden-reset.path starts) completes it.
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line "uplink vf0: mac 52:54:00:aa:bb:01 -> $(auto_mac "$(pf_mac enp1s0)" 0)"
+	assert_equal "$(vf_line 0)" "vf0 mac=$(auto_mac "$(pf_mac enp1s0)" 0) vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0"
+	[ ! -e "$REC/$VF0" ]
+}
+
+@test "hook: a release while the policy is invalid leaves the record reset-pending; the apply after the fix resets the VF" {
+	fake_vfs $PF 2 vfio-pci
+	echo 0 >"$SYS/bus/pci/devices/$PF/sriov_drivers_autoprobe"
+	run hook prepare begin < <(domain_iface "$VF0")
+	assert_success
+	cp "$POLICY" "$BATS_TEST_TMPDIR/good"
+	echo 'vlan = 5000' >>"$POLICY"
+	run --separate-stderr hook release end < <(domain_iface "$VF0")
+	assert_success
+	assert_stderr_contains "not reset yet (the policy is invalid): reset pending"
+	grep -qx 'reset-pending=yes' "$REC/$VF0"
+	policy <"$BATS_TEST_TMPDIR/good"
+	run vfw -c "$POLICY" apply
+	assert_success
+	assert_equal "$(vf_line 0)" "vf0 mac=$(auto_mac "$(pf_mac enp1s0)" 0) vlan=100 qos=0 proto=802.1Q spoofchk=0 trust=1 link=0 max=1000 min=0 rss=0"
 	[ ! -e "$REC/$VF0" ]
 }

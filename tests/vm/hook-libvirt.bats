@@ -349,3 +349,84 @@ EOF
 	run virsh -q destroy refused
 	assert_success
 }
+
+# Issue 16 item 1: what prepare gave a running domain (the XML's MAC and
+# VLAN, its allowed <metadata>) is the VF's wanted state until it stops.
+@test "a running domain keeps its XML MAC/VLAN and <metadata> across apply, no drift in status --json; a policy edit of another key reaches it; stop brings the policy back" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+vlan = 10
+allow-domain = trust, spoofchk
+EOF
+	"$VFWARDEN" apply
+	vf=$(vf_pci "$PF0_PCI" 1)
+	meta="<metadata><vfwarden:vfs xmlns:vfwarden='http://vfwarden.org/xmlns/domain/1.0'><vfwarden:vf trust='on' spoofchk='off'/></vfwarden:vfs></metadata>"
+	domain keepvm "<interface type='hostdev' managed='yes'><mac address='52:54:00:aa:bb:07'/><source>$(vf_address "$PF0_PCI" 1)</source><vlan><tag id='42'/></vlan></interface>"
+	sed -i "s|<name>keepvm</name>|&$meta|" "$BATS_TEST_TMPDIR/keepvm.xml"
+	virsh -q undefine keepvm > /dev/null
+	virsh -q define "$BATS_TEST_TMPDIR/keepvm.xml" > /dev/null
+	run virsh -q start keepvm
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 1 mac vlan trust spoofchk)" "52:54:00:aa:bb:07 42 true false"
+	run "$VFWARDEN" apply
+	assert_success
+	assert_output "no changes: the host matches the policy"
+	assert_equal "$(vf_attr "$PF0" 1 mac vlan trust spoofchk)" "52:54:00:aa:bb:07 42 true false"
+	run "$VFWARDEN" status --json
+	assert_success
+	echo "$output" | python3 -c '
+import json, sys
+pf = [p for p in json.load(sys.stdin)["pfs"] if p["label"] == "a"][0]
+vf = [v for v in pf["vfs"] if v["index"] == 1][0]
+assert vf["in_use"] and vf["drift"] == [] and not pf["drift"], vf'
+	# A policy edit of a key the domain did not set reaches its VF.
+	echo "max-tx-rate = 100" >> "$POLICY"
+	run "$VFWARDEN" apply
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 1 mac vlan trust spoofchk max_tx)" "52:54:00:aa:bb:07 42 true false 100"
+	# Stopped, the VF has the policy's settings again.
+	virsh -q destroy keepvm
+	run vf_attr "$PF0" 1 mac vlan trust spoofchk max_tx
+	refute_output --partial 52:54:00:aa:bb:07
+	assert_output --regexp ' 10 false true 100$'
+	[ ! -e "/run/vfwarden/vf/$vf" ]
+}
+
+# Issue 16 item 5: a release that cannot take the lock is not lost.
+@test "a stop while another vfwarden holds the lock leaves the VF reset-pending; the next apply resets it" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+allow-domain = trust
+EOF
+	"$VFWARDEN" apply
+	vf=$(vf_pci "$PF0_PCI" 0)
+	meta="<metadata><vfwarden:vfs xmlns:vfwarden='http://vfwarden.org/xmlns/domain/1.0'><vfwarden:vf trust='on'/></vfwarden:vfs></metadata>"
+	domain pendvm "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 0)</source></hostdev>"
+	sed -i "s|<name>pendvm</name>|&$meta|" "$BATS_TEST_TMPDIR/pendvm.xml"
+	virsh -q undefine pendvm > /dev/null
+	virsh -q define "$BATS_TEST_TMPDIR/pendvm.xml" > /dev/null
+	run virsh -q start pendvm
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 0 trust)" true
+	flock /run/vfwarden/lock sleep 40 3>&- &
+	while flock -n /run/vfwarden/lock true; do sleep 0.2; done
+	virsh -q destroy pendvm
+	# Not reset: the lock stayed taken past the hook's 30 s.
+	assert_equal "$(vf_attr "$PF0" 0 trust)" true
+	grep -qx 'reset-pending=yes' "/run/vfwarden/vf/$vf"
+	[ -e /run/vfwarden/reset-pending ]
+	run "$VFWARDEN" status --json
+	echo "$output" | python3 -c '
+import json, sys
+vf = [v for p in json.load(sys.stdin)["pfs"] if p["label"] == "a" for v in p["vfs"] if v["index"] == 0][0]
+assert vf["reset_pending"] and not vf["in_use"] and "trust" in vf["drift"], vf'
+	wait
+	run "$VFWARDEN" apply
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 0 trust)" false
+	[ ! -e "/run/vfwarden/vf/$vf" ]
+}
