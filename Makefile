@@ -15,14 +15,14 @@ UDEVRULESDIR ?= $(or $(PC_UDEVDIR:%=%/rules.d),/usr/lib/udev/rules.d)
 MANDIR     ?= $(DATADIR)/man
 
 CC      ?= cc
-PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0
-# libxml2 and libkmod are dlopen()ed on first use (helper/dl.h): headers only.
+PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0 libudev
+# libxml2, libkmod and libudev are dlopen()ed on first use (helper/dl.h): headers only.
 LINK_PKGS = inih libnl-3.0 libnl-route-3.0 json-c
 # They are opened by the soname that linking them would record: the probe
 # below is linked against them (and nothing else uses it), its NEEDED
 # entries become $(B)/soname.h for dl.c, and debian/rules hands the probe
 # to dpkg-shlibdeps so that Depends names the same libraries.
-DLOPEN_PKGS = libxml-2.0:libxml2:LIBXML2 libkmod:libkmod:LIBKMOD
+DLOPEN_PKGS = libxml-2.0:libxml2:LIBXML2 libkmod:libkmod:LIBKMOD libudev:libudev:LIBUDEV
 READELF ?= readelf
 WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wvla -Wwrite-strings -Wundef -Wpointer-arith \
@@ -36,7 +36,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy sysfs pfwait netlink plan converge log lock hook state dl
+CORE     = util policy sysfs pfwait netlink plan converge log lock hook state dl udev
 CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor cmd-udev
 CORE_O   = $(CORE:%=$(B)/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
@@ -79,6 +79,15 @@ $(B)/soname.h: $(B)/dlopen-probe
 	@mv $@.tmp $@ && sed 's|^|$@: |' $@
 
 $(B)/vfwarden: $(CORE_O) $(CMDS_O)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The bats tier's binary: the release objects with tests/fake/fake-udev.c
+# in place of helper/udev.c (what udev knows comes from the fake tree).
+TEST_FAKES = udev
+$(B)/fake-%.o: tests/fake/fake-%.c $(HDRS) | $(B)
+	$(CC) $(CFLAGS) -Ihelper -c -o $@ $<
+
+$(B)/vfwarden-test: $(filter-out $(TEST_FAKES:%=$(B)/%.o),$(CORE_O)) $(TEST_FAKES:%=$(B)/fake-%.o) $(CMDS_O)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/test-%: tests/unit/test-%.c tests/unit/tap.h $(CORE_O)
@@ -192,11 +201,11 @@ BATS_FILES ?= $(wildcard tests/bats/*.bats)
 # What the sanitizer build adds nothing to: packaging and the harness itself.
 BATS_NO_ASAN = tests/bats/package.bats tests/bats/harness.bats
 
-check-bats: $(B)/vfwarden
+check-bats: $(B)/vfwarden-test
 	@mkdir -p $(RESULTS)
 	@for t in $(BATS_FILES); do \
 		n=$$(basename $$t .bats); echo "# bats: $$t"; \
-		VFWARDEN=$(CURDIR)/$(B)/vfwarden tests/tap-run $(RESULTS)/$(TAP_PREFIX)bats-$$n.tap $$n bats --tap $$t; \
+		VFWARDEN=$(CURDIR)/$(B)/vfwarden-test tests/tap-run $(RESULTS)/$(TAP_PREFIX)bats-$$n.tap $$n bats --tap $$t; \
 	done
 
 # The same unit and bats tiers on an ASan + UBSan build, in its own build dir.

@@ -28,7 +28,7 @@ _vfw_load_lib() {
 _vfw_load_lib bats-support
 _vfw_load_lib bats-assert
 
-VFWARDEN=${VFWARDEN:-$BATS_TEST_DIRNAME/../../build/vfwarden}
+VFWARDEN=${VFWARDEN:-$BATS_TEST_DIRNAME/../../build/vfwarden-test}
 
 # Fresh, empty host for every test.
 vfw_setup() {
