@@ -115,8 +115,9 @@ spdx_exempt() {
 		$(strings "$bin" | grep -E '^lib[a-z0-9_+-]+\.so\.[0-9]+$' | sort -u); do
 		lib=$(ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}')
 		[ -n "$lib" ] || fail "$so: not installed here"
-		pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -n 1 | cut -d: -f1) ||
-			pkg=$(dpkg -S "$lib" | head -n 1 | cut -d: -f1)
+		# by file name: dpkg knows /lib or /usr/lib, whichever the package has
+		lib=$(readlink -f "$lib")
+		pkg=$(dpkg -S "*/${lib##*/}" | head -n 1 | cut -d: -f1)
 		[[ ", $depends," == *", $pkg "* || ", $depends," == *", $pkg,"* ]] ||
 			fail "$so ($pkg) is not in Depends: $depends"
 	done

@@ -56,15 +56,6 @@ EOF
 	assert_line --regexp "^ok +iommu-cmdline +intel_iommu=on"
 }
 
-# nm_unmanaged NETDEV: NM_UNMANAGED in udev's database, read by udevadm
-nm_unmanaged() { udevadm info -q property -p "/sys/class/net/$1" | sed -n 's/^NM_UNMANAGED=//p'; }
-vf_netdevs() {
-	local d
-	for d in "/sys/bus/pci/devices/$1"/virtfn*/net/*; do
-		echo "${d##*/}"
-	done
-}
-
 # Last in this file: it stops udevd.
 @test "doctor asks udev for NM_UNMANAGED: marked VF netdevs pass, unmarked ones warn, udev stopped is said" {
 	udevadm control --ping

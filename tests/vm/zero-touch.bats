@@ -222,13 +222,6 @@ import json, sys
 c = [c for c in json.load(sys.stdin)["checks"] if c["check"] == "network-managers"][0]
 print(c["result"] + ": " + c["detail"])'
 }
-nm_unmanaged() { udevadm info -q property -p "/sys/class/net/$1" | sed -n 's/^NM_UNMANAGED=//p'; }
-vf_netdevs() {
-	local d
-	for d in "/sys/bus/pci/devices/$1"/virtfn*/net/*; do
-		echo "${d##*/}"
-	done
-}
 
 @test "udev marks VF netdevs NM_UNMANAGED=1 only for PFs the policy names, on every event" {
 	local n netdevs t0 t1
