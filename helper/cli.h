@@ -15,6 +15,7 @@ enum {
 	EXIT_USAGE = 2,   /* bad command line */
 	EXIT_PARTIAL = 3, /* applied, but not all of the policy holds */
 	EXIT_SYSTEM = 4,  /* lock timeout, no netlink, ...: nothing was changed */
+	EXIT_CHECKS = 5,  /* doctor: a check failed */
 };
 
 struct cli {

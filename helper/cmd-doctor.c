@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * doctor: why SR-IOV passthrough does or does not work on this host. Each
- * check prints ok, warn or fail with the fix; the exit status is 1 when any
- * check fails.
+ * check prints ok, warn or fail with the fix; the exit status is EXIT_CHECKS
+ * (5) when any check fails.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dl.h"
+#include "udev.h"
 
 enum verdict { OK, WARN, FAIL };
 static const char *const verdict_names[] = { [OK] = "ok", [WARN] = "warn", [FAIL] = "fail" };
@@ -221,80 +223,88 @@ static void check_vf_groups(struct doctor *d, const struct pf_live *pf)
 		check(d, OK, name, NULL, "each of %u VFs is alone in its IOMMU group", pf->n_vf);
 }
 
-/* A path under /run (under $VFWARDEN_TEST_ROOT/run in tests): udev's and NetworkManager's state. */
-static int run_path(char *buf, size_t size, const char *rel)
+/* NetworkManager's state directory: /run/NetworkManager (under $VFWARDEN_TEST_ROOT/run in tests). */
+static bool networkmanager_runs(void)
 {
 	const char *slash = strrchr(roots.run, '/');
+	char p[PATH_MAX];
 
-	return path_join(buf, size, "%.*s/%s", slash ? (int)(slash - roots.run) : 0, roots.run, rel);
+	return path_join(p, sizeof(p), "%.*s/NetworkManager", slash ? (int)(slash - roots.run) : 0, roots.run) == 0 &&
+	       access(p, F_OK) == 0;
 }
 
-/* Only VFs of PFs the policy names get NM_UNMANAGED (70-vfwarden.rules): others are NetworkManager's. */
-static void check_managers(struct doctor *d, const struct host *h, const struct policy *pol)
+/* VF netdevs of PFs the policy names, and how many of them udev did not mark NM_UNMANAGED=1. */
+static int count_unmarked(const struct host *h, const struct policy *pol, unsigned *vfnet, unsigned *unmarked)
 {
-	char nm[PATH_MAX];
-
-	unsigned managed = 0, vfnet = 0;
+	int ret = 0;
 
 	for (unsigned i = 0; i < h->n_pf; i++) {
 		if (cli_policy_for(pol, &h->pf[i]) < 0)
 			continue;
 		for (unsigned v = 0; v < h->pf[i].n_vf; v++) {
-			const struct vf_live *vf = &h->pf[i].vf[v];
-			char p[PATH_MAX], idx[16], line[256], rel[64];
-			unsigned long ifindex;
-			_cleanup_fclose_ FILE *f = NULL;
-			bool unmanaged = false;
+			const char *netdev = h->pf[i].vf[v].netdev;
+			char val[8];
+			int r;
 
-			if (!vf->netdev[0])
+			if (!netdev[0])
 				continue;
-			vfnet++;
-			if (path_join(p, sizeof(p), "%s/class/net/%s/ifindex", roots.sys, vf->netdev) < 0 ||
-			    read_line_file(p, idx, sizeof(idx)) < 0 || parse_uint(idx, INT_MAX, &ifindex) < 0)
-				continue;
-			/* udev's database: the NM_UNMANAGED property from 70-vfwarden.rules */
-			snprintf(rel, sizeof(rel), "udev/data/n%lu", ifindex);
-			if (run_path(p, sizeof(p), rel) == 0 && (f = fopen(p, "re")))
-				while (fgets(line, sizeof(line), f))
-					unmanaged |= strncmp(line, "E:NM_UNMANAGED=1", 16) == 0;
-			managed += !unmanaged;
+			(*vfnet)++;
+			r = udev_netdev_property(netdev, "NM_UNMANAGED", val, sizeof(val));
+			if (r == -EOPNOTSUPP)
+				ret = r;
+			*unmarked += r < 0 || !streq(val, "1");
 		}
 	}
-	if (!vfnet)
-		check(d, OK, "network-managers", NULL, "no VF of a PF in the policy has a host netdev");
-	else if (managed && run_path(nm, sizeof(nm), "NetworkManager") == 0 && access(nm, F_OK) == 0)
-		check(d, WARN, "network-managers", "install vfwarden's udev rule (make install) and run: udevadm trigger -s net",
-		      "%u VF netdev%s without NM_UNMANAGED while NetworkManager runs", managed, managed == 1 ? "" : "s");
-	else
-		check(d, OK, "network-managers", NULL, "%u VF netdev%s left alone by network managers", vfnet,
-		      vfnet == 1 ? "" : "s");
+	return ret;
 }
 
-static int run(const struct cli *cli, int argc, char **argv)
+/* Only VFs of PFs the policy names get NM_UNMANAGED (70-vfwarden.rules): others are NetworkManager's. */
+static void check_managers(struct doctor *d, const struct host *h, const struct policy *pol)
+{
+	const char *name = "network-managers";
+	unsigned unmarked = 0, vfnet = 0;
+	int r = count_unmarked(h, pol, &vfnet, &unmarked);
+
+	if (!vfnet)
+		check(d, OK, name, NULL, "no VF of a PF in the policy has a host netdev");
+	else if (!networkmanager_runs() || (!unmarked && r == 0))
+		check(d, OK, name, NULL, "%u VF netdev%s left alone by network managers", vfnet, vfnet == 1 ? "" : "s");
+	else if (r == -EOPNOTSUPP)
+		check(d, WARN, name, "install libudev (Debian: libudev1)",
+		      "cannot ask udev about %u VF netdev%s: %s cannot be loaded", vfnet, vfnet == 1 ? "" : "s",
+		      dl_libudev_soname);
+	else if (unmarked && udev_running() <= 0)
+		check(d, WARN, name, "start systemd-udevd, then run: udevadm trigger -s net",
+		      "udev is not running: %u VF netdev%s without NM_UNMANAGED while NetworkManager runs", unmarked,
+		      unmarked == 1 ? "" : "s");
+	else
+		check(d, WARN, name, "install vfwarden's udev rule (make install) and run: udevadm trigger -s net",
+		      "%u VF netdev%s without NM_UNMANAGED while NetworkManager runs", unmarked, unmarked == 1 ? "" : "s");
+}
+
+/* -1 to go on, else the exit status. */
+static int parse_opts(struct doctor *d, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct doctor d = { 0 };
-	struct policy p;
-	struct host h = { 0 };
 	struct cli_operands ops = { 0 };
-	int c, r;
+	int c;
 
 	while ((c = cli_getopt(argc, argv, "jh", opts, &ops)) != -1) {
 		switch (c) {
 		case 1:
 			break;
 		case 'j':
-			d.json = true;
+			d->json = true;
 			break;
 		case 'h':
 			printf("Usage: vfwarden [-c FILE] doctor [--json]\n\n"
 			       "Check the host for SR-IOV passthrough: IOMMU, interrupt remapping, vfio-pci,\n"
 			       "each PF's SR-IOV capability and PCIe link, VF IOMMU groups, network\n"
-			       "managers and the policy. Exit status 1 when a check fails.\n");
+			       "managers and the policy. Exit status 5 when a check fails.\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
@@ -304,6 +314,37 @@ static int run(const struct cli *cli, int argc, char **argv)
 		log_err("vfwarden: unexpected argument '%s'", ops.first);
 		return EXIT_USAGE;
 	}
+	return -1;
+}
+
+/* The checks' summary, and the exit status: EXIT_CHECKS when one failed. */
+static int report(struct doctor *d)
+{
+	if (d->json) {
+		json_object *root = json_object_new_object();
+
+		json_object_object_add(root, "schema", json_object_new_string("vfwarden-doctor/1"));
+		json_object_object_add(root, "checks", d->checks);
+		json_object_object_add(root, "ok", json_object_new_int((int)d->n[OK]));
+		json_object_object_add(root, "warn", json_object_new_int((int)d->n[WARN]));
+		json_object_object_add(root, "fail", json_object_new_int((int)d->n[FAIL]));
+		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(root);
+	} else
+		printf("%u ok, %u warn, %u fail\n", d->n[OK], d->n[WARN], d->n[FAIL]);
+	return d->n[FAIL] ? EXIT_CHECKS : EXIT_OK;
+}
+
+static int run(const struct cli *cli, int argc, char **argv)
+{
+	struct doctor d = { 0 };
+	struct policy p;
+	struct host h = { 0 };
+	int r;
+
+	if ((r = parse_opts(&d, argc, argv)) >= 0)
+		return r;
 	if (d.json)
 		d.checks = json_object_new_array();
 
@@ -345,21 +386,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	}
 	policy_free(&p);
 	host_free(&h);
-
-	if (d.json) {
-		json_object *root = json_object_new_object();
-
-		json_object_object_add(root, "schema", json_object_new_string("vfwarden-doctor/1"));
-		json_object_object_add(root, "checks", d.checks);
-		json_object_object_add(root, "ok", json_object_new_int((int)d.n[OK]));
-		json_object_object_add(root, "warn", json_object_new_int((int)d.n[WARN]));
-		json_object_object_add(root, "fail", json_object_new_int((int)d.n[FAIL]));
-		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(root);
-	} else
-		printf("%u ok, %u warn, %u fail\n", d.n[OK], d.n[WARN], d.n[FAIL]);
-	return d.n[FAIL] ? 1 : EXIT_OK;
+	return report(&d);
 }
 
 const struct command cmd_doctor = { "doctor", "check the host for SR-IOV passthrough", run };

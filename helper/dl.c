@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #include "dl.h"
-/* LIBXML2_SONAME, LIBKMOD_SONAME: what the build links -lxml2 and -lkmod to (Makefile). */
+/* LIBXML2_SONAME, LIBKMOD_SONAME, LIBUDEV_SONAME: what the build links -lxml2, -lkmod and -ludev to (Makefile). */
 #include "soname.h"
 
 __typeof__(xmlReadMemory) *sym_xmlReadMemory;
@@ -21,7 +21,18 @@ __typeof__(kmod_module_new_from_name) *sym_kmod_module_new_from_name;
 __typeof__(kmod_module_probe_insert_module) *sym_kmod_module_probe_insert_module;
 __typeof__(kmod_module_unref) *sym_kmod_module_unref;
 
+__typeof__(udev_new) *sym_udev_new;
+__typeof__(udev_unref) *sym_udev_unref;
+__typeof__(udev_queue_new) *sym_udev_queue_new;
+__typeof__(udev_queue_get_udev_is_active) *sym_udev_queue_get_udev_is_active;
+__typeof__(udev_queue_unref) *sym_udev_queue_unref;
+__typeof__(udev_device_new_from_subsystem_sysname) *sym_udev_device_new_from_subsystem_sysname;
+__typeof__(udev_device_get_is_initialized) *sym_udev_device_get_is_initialized;
+__typeof__(udev_device_get_property_value) *sym_udev_device_get_property_value;
+__typeof__(udev_device_unref) *sym_udev_device_unref;
+
 const char dl_libxml2_soname[] = LIBXML2_SONAME, dl_libkmod_soname[] = LIBKMOD_SONAME;
+const char dl_libudev_soname[] = LIBUDEV_SONAME;
 
 struct dl_sym {
 	const char *name;
@@ -78,4 +89,22 @@ int dlopen_libkmod(void)
 	};
 
 	return dl_open(dl_libkmod_soname, syms, sizeof(syms) / sizeof(syms[0]), &state);
+}
+
+int dlopen_libudev(void)
+{
+	static int state;
+	static const struct dl_sym syms[] = {
+		SYM(udev_new),
+		SYM(udev_unref),
+		SYM(udev_queue_new),
+		SYM(udev_queue_get_udev_is_active),
+		SYM(udev_queue_unref),
+		SYM(udev_device_new_from_subsystem_sysname),
+		SYM(udev_device_get_is_initialized),
+		SYM(udev_device_get_property_value),
+		SYM(udev_device_unref),
+	};
+
+	return dl_open(dl_libudev_soname, syms, sizeof(syms) / sizeof(syms[0]), &state);
 }

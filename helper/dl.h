@@ -2,13 +2,15 @@
 #pragma once
 
 /*
- * libxml2 (the hook's XML) and libkmod (loading vfio-pci) are opened on
+ * libxml2 (the hook's XML), libkmod (loading vfio-pci) and libudev (what
+ * udev knows: doctor, apply --wait-pfs) are opened on
  * first use, as systemd does for its optional libraries: linked at start,
  * they and what they pull in (ICU, libstdc++, libcrypto) cost every hook
  * call several milliseconds of relocations, also for the many calls about
  * domains without a VF that never parse anything.
  */
 #include <libkmod.h>
+#include <libudev.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -26,9 +28,20 @@ extern __typeof__(kmod_module_new_from_name) *sym_kmod_module_new_from_name;
 extern __typeof__(kmod_module_probe_insert_module) *sym_kmod_module_probe_insert_module;
 extern __typeof__(kmod_module_unref) *sym_kmod_module_unref;
 
+extern __typeof__(udev_new) *sym_udev_new;
+extern __typeof__(udev_unref) *sym_udev_unref;
+extern __typeof__(udev_queue_new) *sym_udev_queue_new;
+extern __typeof__(udev_queue_get_udev_is_active) *sym_udev_queue_get_udev_is_active;
+extern __typeof__(udev_queue_unref) *sym_udev_queue_unref;
+extern __typeof__(udev_device_new_from_subsystem_sysname) *sym_udev_device_new_from_subsystem_sysname;
+extern __typeof__(udev_device_get_is_initialized) *sym_udev_device_get_is_initialized;
+extern __typeof__(udev_device_get_property_value) *sym_udev_device_get_property_value;
+extern __typeof__(udev_device_unref) *sym_udev_device_unref;
+
 /* The sonames they are opened by: those the build linked (Makefile, soname.h). */
-extern const char dl_libxml2_soname[], dl_libkmod_soname[];
+extern const char dl_libxml2_soname[], dl_libkmod_soname[], dl_libudev_soname[];
 
 /* 0 once the library and every symbol above are there, else -EOPNOTSUPP. */
 int dlopen_libxml2(void);
 int dlopen_libkmod(void);
+int dlopen_libudev(void);

@@ -15,6 +15,10 @@ int main(void)
 		(void *)&xmlFree,      (void *)kmod_new,	  (void *)kmod_unref,
 		(void *)kmod_module_new_from_name, (void *)kmod_module_probe_insert_module,
 		(void *)kmod_module_unref,
+		(void *)udev_new, (void *)udev_unref, (void *)udev_queue_new,
+		(void *)udev_queue_get_udev_is_active, (void *)udev_queue_unref,
+		(void *)udev_device_new_from_subsystem_sysname, (void *)udev_device_get_is_initialized,
+		(void *)udev_device_get_property_value, (void *)udev_device_unref,
 	};
 
 	return used[0] == NULL;

@@ -16,37 +16,23 @@
 #include <time.h>
 
 #include "pfwait.h"
+#include "udev.h"
 
 #define PF_WAIT_POLL_MS 100
 
-/* udev's database, beside /run/vfwarden (under VFWARDEN_TEST_ROOT in tests). */
-static int udev_path(char *buf, size_t size, const char *rel)
-{
-	const char *slash = strrchr(roots.run, '/');
-
-	return path_join(buf, size, "%.*s/udev/%s", slash ? (int)(slash - roots.run) : 0, roots.run, rel);
-}
-
 /*
- * Ready once udev has handled the netdev (its rules ran, a rename is done:
- * /run/udev/data/n<ifindex> exists); bringing the PF up before that would
- * make udev's rename fail with EBUSY. Without udev the netdev will do. A
- * driver that makes no netdev (vfio-pci) is ready when bound.
+ * Ready once udev has handled the netdev (its rules ran, a rename is done);
+ * bringing the PF up before that would make udev's rename fail with EBUSY.
+ * Without udev running (or libudev) the netdev will do. A driver that makes
+ * no netdev (vfio-pci) is ready when bound.
  */
 bool pf_ready(const struct pf_live *pf)
 {
-	char p[PATH_MAX], idx[16], rel[32];
-	unsigned long ifindex;
-
 	if (!pf->driver[0])
 		return false;
-	if (!pf->ifname[0] || udev_path(p, sizeof(p), "data") < 0 || access(p, F_OK) < 0)
+	if (!pf->ifname[0] || udev_running() <= 0)
 		return true;
-	if (path_join(p, sizeof(p), "%s/class/net/%s/ifindex", roots.sys, pf->ifname) < 0 ||
-	    read_line_file(p, idx, sizeof(idx)) < 0 || parse_uint(idx, INT_MAX, &ifindex) < 0)
-		return false;
-	snprintf(rel, sizeof(rel), "data/n%lu", ifindex);
-	return udev_path(p, sizeof(p), rel) == 0 && access(p, F_OK) == 0;
+	return udev_netdev_initialized(pf->ifname) > 0;
 }
 
 bool pf_awaited(const struct policy *p, const struct host *h, unsigned k)

@@ -867,8 +867,10 @@ ms_now() { echo $(($(date +%s%N) / 1000000)); }
 	host_two_vfio_vfs
 	policy_uplink
 	echo 7 > "$SYS/bus/pci/devices/0000:01:00.0/net/enp1s0/ifindex"
-	mkdir -p "$ROOT/run/udev/data"
-	(sleep 1; : > "$ROOT/run/udev/data/n7") > /dev/null 2>&1 3>&- &
+	# the test build's fake udev (tests/fake/fake-udev.c): udevd runs and
+	# handles enp1s0 a second from now
+	mkdir -p "$ROOT/udev/net"
+	(sleep 1; : > "$ROOT/udev/net/enp1s0") > /dev/null 2>&1 3>&- &
 	t0=$(ms_now)
 	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 10
 	t=$(($(ms_now) - t0))

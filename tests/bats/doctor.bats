@@ -4,7 +4,9 @@
 # $ROOT/sys/firmware/acpi/tables/{DMAR,IVRS}, $ROOT/proc/cmdline,
 # $ROOT/sys/kernel/iommu_groups, $ROOT/proc/interrupts,
 # $ROOT/sys/bus/pci/drivers/vfio-pci, each PF's sriov_totalvfs and
-# {current,max}_link_{width,speed}, and $ROOT/run/{NetworkManager,udev/data}.
+# {current,max}_link_{width,speed}, $ROOT/run/NetworkManager, and what udev
+# knows from the test build's fake udev (tests/fake/fake-udev.c):
+# $ROOT/udev/ (udevd runs), $ROOT/udev/net/NAME (a netdev's properties).
 
 load helpers
 
@@ -98,11 +100,11 @@ result() {
 	[ ! -e "$ROOT/run/vfwarden" ]
 }
 
-@test "doctor: sriov_totalvfs 0 fails with the firmware hint, exit 1" {
+@test "doctor: sriov_totalvfs 0 fails with the firmware hint, exit 5" {
 	good_host
 	echo 0 >"$SYS/bus/pci/devices/$PF/sriov_totalvfs"
 	run --separate-stderr vfw -c "$POLICY" doctor
-	assert_failure 1
+	assert_failure 5
 	assert_line --regexp "^fail +pf enp1s0 +$PF: sriov_totalvfs is 0 \\(SR-IOV is off in the firmware\\)$"
 	assert_line --regexp '^ +fix: enable SR-IOV for this NIC in the firmware setup$'
 	assert_line --index -1 --regexp '^[0-9]+ ok, 0 warn, 1 fail$'
@@ -123,11 +125,11 @@ result() {
 	assert_line --regexp '^warn +pcie enp1s0 +link x8 at 2.5 GT/s PCIe, the device can do x8 at 5.0 GT/s PCIe$'
 }
 
-@test "doctor: no DMAR or IVRS table fails, exit 1" {
+@test "doctor: no DMAR or IVRS table fails, exit 5" {
 	good_host
 	rm "$SYS/firmware/acpi/tables/DMAR"
 	run --separate-stderr vfw -c "$POLICY" doctor
-	assert_failure 1
+	assert_failure 5
 	assert_line --regexp '^fail +iommu-firmware +no ACPI DMAR or IVRS table: the firmware offers no IOMMU$'
 	assert_line --regexp 'fix: enable VT-d \(Intel\) or AMD-Vi/IOMMU in the firmware setup$'
 	refute_line --partial 'iommu-cmdline'
@@ -148,7 +150,7 @@ result() {
 	assert_line --regexp '^warn +iommu-cmdline +intel_iommu=on is not on the kernel command line$'
 	rm -rf "$SYS/kernel/iommu_groups"/*
 	run --separate-stderr vfw -c "$POLICY" doctor
-	assert_failure 1
+	assert_failure 5
 	assert_line --regexp '^fail +iommu-cmdline '
 	assert_line --regexp '^fail +iommu-groups +/sys/kernel/iommu_groups is empty'
 }
@@ -177,7 +179,7 @@ result() {
 	assert_line --index -1 --regexp '^[0-9]+ ok, 2 warn, 0 fail$'
 }
 
-@test "doctor: an invalid policy fails with FILE:LINE, a missing device warns" {
+@test "doctor: an invalid policy fails with FILE:LINE (exit 5, not check's 1), a missing device warns" {
 	good_host
 	policy <<'EOF'
 [pf uplink]
@@ -186,7 +188,7 @@ vfs = 2
 vlan = 4096
 EOF
 	run --separate-stderr vfw -c "$POLICY" doctor
-	assert_failure 1
+	assert_failure 5
 	assert_line --regexp "^fail +policy +$POLICY:4: .*4096.* \\(1 error\\)\$"
 	assert_line --regexp 'fix: vfwarden check \(every error with FILE:LINE\)$'
 	assert_stderr_empty
@@ -201,14 +203,19 @@ EOF
 	assert_line --regexp "^warn +policy gone +device '0000:09:00.0' is not present$"
 }
 
-@test "doctor: a VF netdev NetworkManager may take warns unless udev marked it NM_UNMANAGED" {
-	good_host
-	# VF1 on its kernel driver, with a host netdev of ifindex 9.
+# vf1_netdev: VF1 on its kernel driver, with the host netdev enp1s0v1.
+vf1_netdev() {
 	VF1=$(vf_pci $PF 1)
 	fake_vf $PF 1 "$VF1" igbvf 31
 	mkdir -p "$SYS/bus/pci/devices/$VF1/net/enp1s0v1"
 	echo 9 >"$SYS/bus/pci/devices/$VF1/net/enp1s0v1/ifindex"
 	ln -sfn "../../bus/pci/devices/$VF1/net/enp1s0v1" "$SYS/class/net/enp1s0v1"
+}
+
+@test "doctor: a VF netdev NetworkManager may take warns unless udev marked it NM_UNMANAGED" {
+	good_host
+	vf1_netdev
+	mkdir -p "$ROOT/udev/net"
 	run --separate-stderr vfw -c "$POLICY" doctor
 	assert_success
 	assert_line --regexp '^ok +network-managers +1 VF netdev left alone by network managers$'
@@ -216,11 +223,30 @@ EOF
 	run --separate-stderr vfw -c "$POLICY" doctor
 	assert_success
 	assert_line --regexp '^warn +network-managers +1 VF netdev without NM_UNMANAGED while NetworkManager runs$'
-	mkdir -p "$ROOT/run/udev/data"
-	printf 'I:123\nE:ID_NET_DRIVER=igbvf\nE:NM_UNMANAGED=1\n' >"$ROOT/run/udev/data/n9"
+	# udev handled it, but without vfwarden's rule: other properties only
+	printf 'ID_NET_DRIVER=igbvf\nNM_UNMANAGEDX=1\n' >"$ROOT/udev/net/enp1s0v1"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_line --regexp '^warn +network-managers +1 VF netdev without NM_UNMANAGED while NetworkManager runs$'
+	printf 'ID_NET_DRIVER=igbvf\nNM_UNMANAGED=0\n' >"$ROOT/udev/net/enp1s0v1"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_line --regexp '^warn +network-managers +1 VF netdev without NM_UNMANAGED while NetworkManager runs$'
+	printf 'ID_NET_DRIVER=igbvf\nNM_UNMANAGED=1\n' >"$ROOT/udev/net/enp1s0v1"
 	run --separate-stderr vfw -c "$POLICY" doctor
 	assert_success
+	assert_stderr_empty
 	assert_line --regexp '^ok +network-managers +1 VF netdev left alone by network managers$'
+}
+
+@test "doctor: without udev running, a VF netdev NetworkManager may take warns with the fix, no crash" {
+	good_host
+	vf1_netdev
+	mkdir -p "$ROOT/run/NetworkManager"
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_stderr_empty
+	assert_line --regexp '^warn +network-managers +udev is not running: 1 VF netdev without NM_UNMANAGED while NetworkManager runs$'
+	assert_line --regexp '^ +fix: start systemd-udevd, then run: udevadm trigger -s net$'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 1 warn, 0 fail$'
 }
 
 @test "doctor --json: schema vfwarden-doctor/1, counts that match the checks" {
@@ -240,7 +266,7 @@ EOF
 	pcie_link $PF 4 8
 	fake_no_vfio
 	doctor_json
-	assert_failure 1
+	assert_failure 5
 	[ "$(jq_py "d['fail']")" = 1 ]
 	[ "$(jq_py "d['warn']")" = 2 ]
 	for v in ok warn fail; do
@@ -264,13 +290,13 @@ vfs = 1
 trust = maybe
 EOF
 	doctor_json
-	assert_failure 1
+	assert_failure 5
 	[ "$(result policy)" = fail ]
 	[[ "$(jq_py "[c['detail'] for c in d['checks'] if c['check'] == 'policy'][0]")" == "$POLICY:4: "* ]]
 	[ "$(jq_py "d['fail']")" = 1 ]
 }
 
-@test "doctor: a host with no SR-IOV NIC warns; bad usage exits 2" {
+@test "doctor: a host with no SR-IOV NIC warns; bad usage exits 2; --help names exit status 5" {
 	good_host
 	rm -rf "$SYS/bus/pci/devices"/*
 	: >"$POLICY"
@@ -283,6 +309,9 @@ EOF
 	assert_failure 2
 	assert_stderr_line "vfwarden: unexpected argument 'extra'"
 	assert_output ''
+	run --separate-stderr vfw doctor --help
+	assert_success
+	assert_output --partial 'Exit status 5 when a check fails.'
 }
 
 @test "doctor: a VF netdev of a PF the policy does not name is NetworkManager's, no warning" {

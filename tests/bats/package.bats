@@ -105,6 +105,25 @@ spdx_exempt() {
 	assert_output --partial ".$(pkg-config --variable=udevdir udev)/rules.d/70-vfwarden.rules"
 }
 
+@test "package: Depends names the package of every library the binary links or dlopen()s" {
+	built_deb
+	dpkg-deb -x "$DEB" "$BATS_TEST_TMPDIR/inst"
+	local bin=$BATS_TEST_TMPDIR/inst/usr/sbin/vfwarden so lib pkg depends
+	depends=$(dpkg-deb -f "$DEB" Depends)
+	# NEEDED entries, and the sonames dl.c opens (libxml2, libkmod, libudev)
+	for so in $(readelf -d "$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p') \
+		$(strings "$bin" | grep -E '^lib[a-z0-9_+-]+\.so\.[0-9]+$' | sort -u); do
+		lib=$(ldconfig -p | awk -v so="$so" '$1 == so {print $NF; exit}')
+		[ -n "$lib" ] || fail "$so: not installed here"
+		# by file name: dpkg knows /lib or /usr/lib, whichever the package has
+		lib=$(readlink -f "$lib")
+		pkg=$(dpkg -S "*/${lib##*/}" | head -n 1 | cut -d: -f1)
+		[[ ", $depends," == *", $pkg "* || ", $depends," == *", $pkg,"* ]] ||
+			fail "$so ($pkg) is not in Depends: $depends"
+	done
+	[[ "$depends" == *libudev1* ]]
+}
+
 @test "package: make rpm builds the spec; %config(noreplace) policy, systemd scriptlets" {
 	need rpmbuild
 	built_rpm

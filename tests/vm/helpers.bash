@@ -131,3 +131,13 @@ count_writes() {
 	strace -f -qq -e trace=openat,sendmsg,sendto -o "$log" "$@" > /dev/null 2>&1
 	grep -cE 'openat\(.*"/sys/[^"]*", O_WRONLY|RTM_NEWLINK|RTM_SETLINK' "$log" || true
 }
+
+# nm_unmanaged NETDEV: NM_UNMANAGED in udev's database, read by udevadm
+nm_unmanaged() { udevadm info -q property -p "/sys/class/net/$1" | sed -n 's/^NM_UNMANAGED=//p'; }
+# vf_netdevs PF-ADDR: the host netdevs of its VFs
+vf_netdevs() {
+	local d
+	for d in "/sys/bus/pci/devices/$1"/virtfn*/net/*; do
+		echo "${d##*/}"
+	done
+}

@@ -215,12 +215,12 @@ apply_waits_for_lock() {
 	refute_output failed
 }
 
-nm_unmanaged() { udevadm info -q property -p "/sys/class/net/$1" | sed -n 's/^NM_UNMANAGED=//p'; }
-vf_netdevs() {
-	local d
-	for d in "/sys/bus/pci/devices/$1"/virtfn*/net/*; do
-		echo "${d##*/}"
-	done
+# doctor_managers [-c FILE]: "RESULT: DETAIL" of doctor's network-managers check
+doctor_managers() {
+	"$VFWARDEN" "$@" doctor --json | python3 -c '
+import json, sys
+c = [c for c in json.load(sys.stdin)["checks"] if c["check"] == "network-managers"][0]
+print(c["result"] + ": " + c["detail"])'
 }
 
 @test "udev marks VF netdevs NM_UNMANAGED=1 only for PFs the policy names, on every event" {
@@ -237,6 +237,9 @@ vf_netdevs() {
 	for n in $netdevs; do
 		assert_equal "$n: $(nm_unmanaged "$n")" "$n: 1"
 	done
+	# doctor asks udev (libudev) for the same marks: none missing
+	mkdir -p /run/NetworkManager
+	assert_equal "$(doctor_managers)" "ok: 2 VF netdevs left alone by network managers"
 	# a change uevent (udevadm trigger, as doctor suggests) keeps the mark
 	marks_after_change 1 $netdevs
 	t0=$(date +%s%N)
@@ -250,6 +253,10 @@ vf_netdevs() {
 	rm -f /etc/vfwarden/conf.d/60-b.conf
 	policy_settled
 	marks_after_change "" $netdevs
+	printf '[pf b]\ndevice = %s\nvfs = 2\nvf-driver = kernel\n' "$PF1_PCI" > "$BATS_TEST_TMPDIR/b.conf"
+	assert_equal "$(doctor_managers -c "$BATS_TEST_TMPDIR/b.conf")" \
+		"warn: 2 VF netdevs without NM_UNMANAGED while NetworkManager runs"
+	rm -rf /run/NetworkManager
 	# VFs made by hand on a PF the policy does not name: not marked on add
 	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
 	echo 2 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
