@@ -36,12 +36,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy sysfs pfwait netlink plan converge log lock hook state dl
+CORE     = util policy sysfs pfwait netlink plan converge log lock hook state dl match
 CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor cmd-udev
 CORE_O   = $(CORE:%=$(B)/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)
-UNIT     = test-policy test-mac test-plan test-netlink
+UNIT     = test-policy test-mac test-plan test-netlink test-match
 
 UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service $(B)/vfwarden-edited.service
 PATHS    = systemd/vfwarden.path systemd/vfwarden-reapply.path
