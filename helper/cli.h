@@ -50,6 +50,4 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 	       struct cli_operands *ops);
 /* Load and validate the policy; print every error as FILE:LINE: message. */
 int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet);
-/* Which policy PF matches this live PF: index, -1 none. */
-int cli_policy_for(const struct policy *p, const struct pf_live *pf);
 const char *cli_strerror(int err, const struct pf_live *pf, char *buf, size_t size);

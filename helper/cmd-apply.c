@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "lock.h"
+#include "match.h"
 #include "pfwait.h"
 #include "state.h"
 
@@ -71,47 +72,6 @@ static void wait_pfs(const struct policy *p, unsigned long sec)
 		log_notice("vfwarden: waited %u.%us for the PFs' drivers", ms / 1000, ms % 1000 / 100);
 	}
 	host_free(&h);
-}
-
-/*
- * The live PF that policy PF i names, in *found: 0; -ENOENT when it is absent
- * (a notice when every PF is wanted) or not wanted; -EEXIST, logged, when
- * it cannot be told apart from another.
- */
-static int policy_pf_find(const struct policy *p, unsigned i, const struct host *h, const bool *wanted,
-			  bool all, int *found)
-{
-	const struct pf_policy *pol = &p->pfs[i];
-	int dup = -1;
-
-	*found = -1;
-	for (unsigned k = 0; k < h->n_pf; k++)
-		if (pf_match_policy(&h->pf[k], pol)) {
-			if (*found < 0)
-				*found = (int)k;
-			else
-				dup = (int)k;
-		}
-	if (*found < 0) {
-		if (all)
-			log_notice("%s: device '%s' not present, skipped", pol->label, pol->device);
-		return -ENOENT;
-	}
-	if (!all && !wanted[*found])
-		return -ENOENT;
-	if (dup >= 0) {
-		log_err("%s: device '%s' matches both %s and %s, left alone", pol->label, pol->device,
-			h->pf[*found].pci, h->pf[dup].pci);
-		return -EEXIST;
-	}
-	/* Two [pf] sections naming one PF in different ways. */
-	for (unsigned j = 0; j < p->n_pfs; j++)
-		if (j != i && pf_match_policy(&h->pf[*found], &p->pfs[j])) {
-			log_err("%s: %s is also [pf %s], left alone", pol->label, h->pf[*found].pci,
-				p->pfs[j].label);
-			return -EEXIST;
-		}
-	return 0;
 }
 
 /* A PF left alone because the policy is ambiguous about it failed too. */
@@ -216,107 +176,146 @@ static int parse_opts(int argc, char **argv, struct cli_operands *ops, struct co
 	return -1;
 }
 
+/* Lock, host and rtnetlink: EXIT_OK, or EXIT_SYSTEM (logged) with nothing changed. */
+static int take_host(bool dry_run, unsigned long lock_timeout, int *lock_fd, struct host *h, struct nlh **nl)
+{
+	int r;
+
+	if (!dry_run && (r = lock_take(roots.run, (unsigned)lock_timeout * 1000, lock_fd)) < 0) {
+		if (r == -ETIMEDOUT)
+			log_err("vfwarden: another vfwarden holds %s/lock for over %lus, nothing changed",
+				roots.run, lock_timeout);
+		else
+			log_err("vfwarden: cannot take %s/lock: %s", roots.run, strerror(-r));
+		return EXIT_SYSTEM;
+	}
+	if ((r = host_scan(h)) < 0) {
+		log_err("vfwarden: cannot read %s/bus/pci/devices: %s", roots.sys, strerror(-r));
+		return EXIT_SYSTEM;
+	}
+	if ((r = nlh_open(nl)) < 0) {
+		log_err("vfwarden: cannot open rtnetlink: %s", strerror(-r));
+		return EXIT_SYSTEM;
+	}
+	return EXIT_OK;
+}
+
+/* The PFs the operands name, in wanted[]: EXIT_OK, or EXIT_PARTIAL when one names none. */
+static int want_operands(const struct cli_operands *ops, const struct host *h, const struct match *m,
+			 bool *wanted)
+{
+	int ret = EXIT_OK;
+
+	for (int i = 0; i < ops->n; i++) {
+		int k = host_find(h, ops->v[i]);
+
+		if (k < 0) {
+			log_err("vfwarden: no SR-IOV PF '%s' on this host", ops->v[i]);
+			ret = EXIT_PARTIAL;
+			continue;
+		}
+		wanted[k] = true;
+		if (m->by_pf[k].state == MATCH_NONE)
+			log_notice("%s (%s): not in the policy, left alone", h->pf[k].ifname[0] ? h->pf[k].ifname : "-",
+				   h->pf[k].pci);
+	}
+	return ret;
+}
+
+/*
+ * Converge what each [pf] section governs (match.h), or only the PFs the
+ * operands name. An ambiguous section's PFs are left alone and recorded as
+ * failed. EXIT_OK, EXIT_PARTIAL or EXIT_SYSTEM.
+ */
+static int apply_sections(struct nlh *nl, const struct policy *p, struct host *h,
+			  const struct cli_operands *ops, const struct converge_opts *co, unsigned *changes)
+{
+	_cleanup_free_ bool *wanted = calloc(h->n_pf + 1, sizeof(bool));
+	bool all = ops->n == 0;
+	struct match m;
+	char why[256];
+	int ret;
+
+	if (!wanted || match_build(&m, p, h) < 0)
+		return EXIT_SYSTEM;
+	ret = want_operands(ops, h, &m, wanted);
+	for (unsigned i = 0; i < p->n_pfs; i++) {
+		const struct match_entry *e = &m.by_sec[i];
+
+		if (e->state == MATCH_NONE) {
+			if (all)
+				log_notice("%s: device '%s' not present, skipped", p->pfs[i].label, p->pfs[i].device);
+			continue;
+		}
+		if (!all && !wanted[e->pf[0]] && !(e->pf[1] >= 0 && wanted[e->pf[1]]))
+			continue;
+		if (e->state == MATCH_AMBIGUOUS) {
+			log_err("%s: %s, left alone", p->pfs[i].label, match_why_section(e, p, h, why, sizeof(why)));
+			for (unsigned j = 0; j < 2; j++)
+				if (e->pf[j] >= 0 && (all || wanted[e->pf[j]]))
+					record_refused(co, &h->pf[e->pf[j]]);
+			ret = EXIT_PARTIAL;
+		} else if (apply_pf(nl, p, i, &h->pf[e->pf[0]], co, changes) != EXIT_OK && ret == EXIT_OK)
+			ret = EXIT_PARTIAL;
+	}
+	match_free(&m);
+	return ret;
+}
+
+/* The closing line and the run's record. */
+static void finish(const struct converge_opts *co, struct last_apply *last, int ret, unsigned changes)
+{
+	int r;
+
+	if (co->dry_run)
+		printf("dry run: %u change%s planned, nothing written\n", changes, changes == 1 ? "" : "s");
+	else if (changes == 0 && ret == EXIT_OK)
+		printf("no changes: the host matches the policy\n");
+	else
+		printf("%u change%s made\n", changes, changes == 1 ? "" : "s");
+	if (!co->dry_run) {
+		last->status = ret;
+		last->changes = changes;
+		if ((r = last_apply_write(last)) < 0)
+			log_warn("vfwarden: cannot write %s/last-apply: %s", roots.run, strerror(-r));
+	}
+}
+
 static int run(const struct cli *cli, int argc, char **argv)
 {
 	struct apply_log log = { .all.time = time(NULL) };
-	struct last_apply *last = &log.all;
 	struct converge_opts co = { .report = report, .ud = &log };
 	struct policy p;
 	struct host h = { 0 };
 	struct nlh *nl = NULL;
 	unsigned long lock_timeout = 60, wait_sec = 0;
 	unsigned changes = 0;
-	struct cli_operands ops = { .v = calloc((size_t)argc + 1, sizeof(char *)) };
-	bool *wanted = NULL;
-	int r, ret = EXIT_OK, lock_fd = -1;
+	_cleanup_free_ char **opv = calloc((size_t)argc + 1, sizeof(char *));
+	struct cli_operands ops = { .v = opv };
+	int ret, lock_fd = -1;
 
 	if (!ops.v)
 		return EXIT_SYSTEM;
-	if ((r = parse_opts(argc, argv, &ops, &co, &lock_timeout, &wait_sec)) >= 0) {
-		free(ops.v);
-		return r;
-	}
+	if ((ret = parse_opts(argc, argv, &ops, &co, &lock_timeout, &wait_sec)) >= 0)
+		return ret;
 
 	/* Validate everything before touching anything. */
 	if (cli_load_policy(cli, &p, false) < 0) {
 		policy_free(&p);
-		free(ops.v);
 		log_err("vfwarden: policy invalid, nothing changed");
-		last->status = EXIT_POLICY;
+		log.all.status = EXIT_POLICY;
 		if (!co.dry_run)
-			last_apply_write(last);
+			last_apply_write(&log.all);
 		return EXIT_POLICY;
 	}
 	if (wait_sec)
 		wait_pfs(&p, wait_sec);
-	if (!co.dry_run) {
-		r = lock_take(roots.run, (unsigned)lock_timeout * 1000, &lock_fd);
-		if (r < 0) {
-			if (r == -ETIMEDOUT)
-				log_err("vfwarden: another vfwarden holds %s/lock for over %lus, nothing changed",
-					roots.run, lock_timeout);
-			else
-				log_err("vfwarden: cannot take %s/lock: %s", roots.run, strerror(-r));
-			ret = EXIT_SYSTEM;
-			goto out;
-		}
+	ret = take_host(co.dry_run, lock_timeout, &lock_fd, &h, &nl);
+	if (ret == EXIT_OK) {
+		ret = apply_sections(nl, &p, &h, &ops, &co, &changes);
+		if (ret != EXIT_SYSTEM)
+			finish(&co, &log.all, ret, changes);
 	}
-	if ((r = host_scan(&h)) < 0) {
-		log_err("vfwarden: cannot read %s/bus/pci/devices: %s", roots.sys, strerror(-r));
-		ret = EXIT_SYSTEM;
-		goto out;
-	}
-	if ((r = nlh_open(&nl)) < 0) {
-		log_err("vfwarden: cannot open rtnetlink: %s", strerror(-r));
-		ret = EXIT_SYSTEM;
-		goto out;
-	}
-
-	wanted = calloc(h.n_pf + 1, sizeof(*wanted));
-	if (!wanted) {
-		ret = EXIT_SYSTEM;
-		goto out;
-	}
-	for (int i = 0; i < ops.n; i++) {
-		int k = host_find(&h, ops.v[i]);
-
-		if (k < 0) {
-			log_err("vfwarden: no SR-IOV PF '%s' on this host", ops.v[i]);
-			ret = EXIT_PARTIAL;
-			continue;
-		}
-		wanted[k] = true;
-		if (cli_policy_for(&p, &h.pf[k]) < 0)
-			log_notice("%s (%s): not in the policy, left alone", h.pf[k].ifname[0] ? h.pf[k].ifname : "-",
-				   h.pf[k].pci);
-	}
-
-	for (unsigned i = 0; i < p.n_pfs; i++) {
-		int found;
-
-		r = policy_pf_find(&p, i, &h, wanted, ops.n == 0, &found);
-		if (r == -EEXIST) {
-			record_refused(&co, &h.pf[found]);
-			ret = EXIT_PARTIAL;
-		} else if (r == 0 && apply_pf(nl, &p, i, &h.pf[found], &co, &changes) != EXIT_OK)
-			ret = EXIT_PARTIAL;
-	}
-
-	if (co.dry_run)
-		printf("dry run: %u change%s planned, nothing written\n", changes, changes == 1 ? "" : "s");
-	else if (changes == 0 && ret == EXIT_OK)
-		printf("no changes: the host matches the policy\n");
-	else
-		printf("%u change%s made\n", changes, changes == 1 ? "" : "s");
-	if (!co.dry_run) {
-		last->status = ret;
-		last->changes = changes;
-		if ((r = last_apply_write(last)) < 0)
-			log_warn("vfwarden: cannot write %s/last-apply: %s", roots.run, strerror(-r));
-	}
-out:
-	free(ops.v);
-	free(wanted);
 	nlh_close(nl);
 	host_free(&h);
 	policy_free(&p);

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "dl.h"
+#include "match.h"
 #include "udev.h"
 
 enum verdict { OK, WARN, FAIL };
@@ -233,13 +234,41 @@ static bool networkmanager_runs(void)
 	       access(p, F_OK) == 0;
 }
 
+/* Each [pf] section: its PF present, absent (a policy shared by hosts), or ambiguous (match.h). */
+static void check_policy_pfs(struct doctor *d, const struct policy *p, const struct host *h)
+{
+	struct match m;
+	char name[64], why[256];
+
+	if (match_build(&m, p, h) < 0) {
+		check(d, FAIL, "policy-pfs", NULL, "cannot match the policy to the host: %s", strerror(ENOMEM));
+		return;
+	}
+	for (unsigned i = 0; i < p->n_pfs; i++) {
+		snprintf(name, sizeof(name), "policy %s", p->pfs[i].label);
+		if (m.by_sec[i].state == MATCH_ONE)
+			check(d, OK, name, NULL, "device '%s' is present", p->pfs[i].device);
+		else if (m.by_sec[i].state == MATCH_AMBIGUOUS)
+			check(d, FAIL, name, "give each PF one [pf] section (apply leaves this one alone)", "%s",
+			      match_why_section(&m.by_sec[i], p, h, why, sizeof(why)));
+		else
+			check(d, WARN, name, "check 'device' (interface name, PCI address or permanent MAC)",
+			      "device '%s' is not present", p->pfs[i].device);
+	}
+	match_free(&m);
+}
+
 /* VF netdevs of PFs the policy names, and how many of them udev did not mark NM_UNMANAGED=1. */
 static int count_unmarked(const struct host *h, const struct policy *pol, unsigned *vfnet, unsigned *unmarked)
 {
+	struct match m;
 	int ret = 0;
 
+	if (match_build(&m, pol, h) < 0)
+		return -ENOMEM;
 	for (unsigned i = 0; i < h->n_pf; i++) {
-		if (cli_policy_for(pol, &h->pf[i]) < 0)
+		/* An ambiguous PF is named too: the udev rule marks its VFs. */
+		if (m.by_pf[i].state == MATCH_NONE)
 			continue;
 		for (unsigned v = 0; v < h->pf[i].n_vf; v++) {
 			const char *netdev = h->pf[i].vf[v].netdev;
@@ -255,6 +284,7 @@ static int count_unmarked(const struct host *h, const struct policy *pol, unsign
 			*unmarked += r < 0 || !streq(val, "1");
 		}
 	}
+	match_free(&m);
 	return ret;
 }
 
@@ -370,19 +400,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		check(&d, FAIL, "policy", NULL, "cannot read the policy: %s", strerror(-r));
 	else {
 		check(&d, OK, "policy", NULL, "valid, %u PF%s", p.n_pfs, p.n_pfs == 1 ? "" : "s");
-		for (unsigned i = 0; i < p.n_pfs; i++) {
-			bool found = false;
-			char name[64];
-
-			for (unsigned k = 0; k < h.n_pf; k++)
-				found |= pf_match_policy(&h.pf[k], &p.pfs[i]) != 0;
-			snprintf(name, sizeof(name), "policy %s", p.pfs[i].label);
-			if (found)
-				check(&d, OK, name, NULL, "device '%s' is present", p.pfs[i].device);
-			else
-				check(&d, WARN, name, "check 'device' (interface name, PCI address or permanent MAC)",
-				      "device '%s' is not present", p.pfs[i].device);
-		}
+		check_policy_pfs(&d, &p, &h);
 	}
 	policy_free(&p);
 	host_free(&h);

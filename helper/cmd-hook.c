@@ -17,6 +17,7 @@
 #include "dl.h"
 #include "hook.h"
 #include "lock.h"
+#include "match.h"
 #include "records.h"
 
 #define HOOK_LOCK_TIMEOUT_MS 30000
@@ -181,6 +182,50 @@ static bool policy_names_pf(const struct policy *p, const struct pf_live *pf)
 	return false;
 }
 
+/*
+ * The section governing pf (match.h), for VF d: 0 with *pol (NULL when no
+ * section names the PF: not ours), or -1, logged, when the PF is ambiguous
+ * or the host cannot be read to tell. Only prepare refuses (error); other
+ * modes leave the VF alone with a warning. Another PF may share the
+ * section's device (a permanent MAC), so a named PF is matched against the
+ * whole host.
+ */
+static int hook_policy_for(const struct hook_ctx *c, const struct hook_dev *d, struct pf_live *pf,
+			   enum hook_mode mode, const struct pf_policy **pol)
+{
+	struct host one = { .pf = pf, .n_pf = 1 }, h = { 0 };
+	const struct host *in = &one;
+	struct match m;
+	char why[256];
+	int k = 0, r;
+
+	*pol = NULL;
+	if ((r = match_build(&m, &c->p, &one)) == 0 && m.by_pf[0].state == MATCH_NONE) {
+		match_free(&m);
+		return 0;
+	}
+	match_free(&m);
+	if (r == 0 && (r = host_scan(&h)) == 0 && (k = match_pf_by_pci(&h, pf->pci)) >= 0)
+		in = &h;
+	if (r == 0 && k >= 0 && (r = match_build(&m, &c->p, in)) == 0) {
+		if (m.by_pf[k].state == MATCH_AMBIGUOUS)
+			match_why_pf(&m.by_pf[k], &c->p, in, why, sizeof(why));
+		else
+			*pol = match_policy_of(&m, &c->p, (unsigned)k);
+		match_free(&m);
+	} else
+		snprintf(why, sizeof(why), "cannot read the host to tell which [pf] names %s: %s", pf->pci,
+			 strerror(r < 0 ? -r : ENOENT));
+	host_free(&h);
+	if (*pol)
+		return 0;
+	if (mode == HOOK_PREPARE)
+		log_err("vfwarden: domain '%s': VF %s of %s: %s, refusing the start", c->owner, d->pci, pf->pci, why);
+	else
+		log_warn("vfwarden: domain '%s': VF %s of %s: %s, left alone", c->owner, d->pci, pf->pci, why);
+	return -1;
+}
+
 static void report_err(void *ud, const struct pf_policy *pol, const struct pf_live *pf,
 		       const struct action *a, int err)
 {
@@ -288,9 +333,8 @@ static int vf_find(struct hook_ctx *c, const struct hook_dev *d, struct vf_job *
 	hook_load_policy(c);
 	if (!c->valid)
 		return vf_invalid_policy(c, d, &j->pf) < 0 ? -1 : 1;
-	for (unsigned i = 0; i < c->p.n_pfs && !j->pol; i++)
-		if (pf_match_policy(&j->pf, &c->p.pfs[i]))
-			j->pol = &c->p.pfs[i];
+	if (hook_policy_for(c, d, &j->pf, c->mode, &j->pol) < 0)
+		return c->mode == HOOK_PREPARE ? -1 : 1;
 	if (!j->pol)
 		return 1;
 	if (j->idx >= j->pol->vfs) {
@@ -491,6 +535,7 @@ static void create_missing_vfs(struct hook_ctx *c, const struct hook_input *in)
 {
 	struct converge_opts o = { 0 };
 	struct host h = { 0 };
+	struct match m;
 	bool missing = false;
 
 	for (unsigned i = 0; i < in->n; i++) {
@@ -507,17 +552,18 @@ static void create_missing_vfs(struct hook_ctx *c, const struct hook_input *in)
 		goto out;
 	if (!c->nl && nlh_open(&c->nl) < 0)
 		goto out;
-	for (unsigned i = 0; i < c->p.n_pfs; i++)
-		for (unsigned k = 0; k < h.n_pf; k++) {
-			struct converge_result res;
+	if (match_build(&m, &c->p, &h) < 0)
+		goto out;
+	for (unsigned k = 0; k < h.n_pf; k++) {
+		const struct pf_policy *pol = match_policy_of(&m, &c->p, k);
+		struct converge_result res;
 
-			if (!pf_match_policy(&h.pf[k], &c->p.pfs[i]) || h.pf[k].numvfs ||
-			    !c->p.pfs[i].vfs)
-				continue;
-			if (pf_converge(c->nl, &c->p.pfs[i], &h.pf[k], &o, &res) < 0 || res.refused)
-				log_warn("vfwarden: domain '%s': cannot create the VFs of [pf %s]",
-					 c->owner, c->p.pfs[i].label);
-		}
+		if (!pol || h.pf[k].numvfs || !pol->vfs)
+			continue;
+		if (pf_converge(c->nl, pol, &h.pf[k], &o, &res) < 0 || res.refused)
+			log_warn("vfwarden: domain '%s': cannot create the VFs of [pf %s]", c->owner, pol->label);
+	}
+	match_free(&m);
 out:
 	host_free(&h);
 }
@@ -531,6 +577,7 @@ out:
 static bool may_use_managed_vf(struct hook_ctx *c)
 {
 	struct host h = { 0 };
+	struct match m = { 0 };
 	bool may = false;
 
 	hook_load_policy(c);
@@ -538,12 +585,13 @@ static bool may_use_managed_vf(struct hook_ctx *c)
 		return false;
 	if (host_scan(&h) < 0)
 		return true;
-	for (unsigned k = 0; k < h.n_pf && !may; k++) {
-		if (!c->valid)
-			may = h.pf[k].numvfs > 0;
-		for (unsigned i = 0; c->valid && i < c->p.n_pfs && !may; i++)
-			may = pf_match_policy(&h.pf[k], &c->p.pfs[i]);
-	}
+	/* An ambiguous PF counts: its VFs are refused at prepare too. */
+	if (c->valid && match_build(&m, &c->p, &h) < 0)
+		may = true;
+	for (unsigned k = 0; k < h.n_pf && !may; k++)
+		may = c->valid ? m.by_pf[k].state != MATCH_NONE : h.pf[k].numvfs > 0;
+	if (c->valid)
+		match_free(&m);
 	host_free(&h);
 	return may;
 }

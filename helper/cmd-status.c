@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "match.h"
 #include "records.h"
 #include "state.h"
 
@@ -24,13 +25,16 @@ static FILE *out;
 struct pf_view {
 	struct pf_live *pf;
 	/*
-	 * NULL: unmanaged (or the policy is invalid). Else &eff: the policy
-	 * with running domains' settings over it (records_overlay()), whose
-	 * VFs drift only from that.
+	 * NULL: unmanaged, ambiguous (or the policy is invalid). Else &eff:
+	 * the policy with running domains' settings over it
+	 * (records_overlay()), whose VFs drift only from that.
 	 */
 	const struct pf_policy *pol;
 	const struct pf_policy *policy; /* as written */
 	struct pf_policy eff;
+	/* Ambiguous (match.h): the labels of the sections naming it, and why. */
+	const char *amb[2];
+	char amb_why[256];
 	unsigned in_use, drift, reset_pending;
 	bool have_last;
 	struct last_apply last;
@@ -44,6 +48,7 @@ struct view {
 	unsigned n_absent;
 	bool host_has_pfs;
 	const struct host *host;
+	struct match m; /* empty when the policy is invalid */
 };
 
 static void help(void)
@@ -162,8 +167,11 @@ static json_object *pf_json(const struct pf_view *v)
 	const struct pf_live *pf = v->pf;
 	const struct pf_policy *pol = v->pol;
 	json_object *o = json_object_new_object(), *vfs = json_object_new_array();
+	json_object *amb = v->amb[0] ? json_object_new_array() : NULL;
 	char m[MAC_STR_LEN];
 
+	for (unsigned i = 0; amb && i < 2 && v->amb[i]; i++)
+		json_object_array_add(amb, json_object_new_string(v->amb[i]));
 	json_object_object_add(o, "label", pol ? json_object_new_string(pol->label) : NULL);
 	json_object_object_add(o, "interface", pf->ifname[0] ? json_object_new_string(pf->ifname) : NULL);
 	json_object_object_add(o, "pci", json_object_new_string(pf->pci));
@@ -176,6 +184,7 @@ static json_object *pf_json(const struct pf_view *v)
 	json_object_object_add(o, "drivers_autoprobe", pf->autoprobe < 0 ? NULL : json_object_new_boolean(pf->autoprobe));
 	json_object_object_add(o, "link_up", json_object_new_boolean(pf->up));
 	json_object_object_add(o, "drift", json_object_new_boolean(pol && pol->vfs != pf->numvfs));
+	json_object_object_add(o, "ambiguous", amb);
 	json_object_object_add(o, "vfs", vfs);
 	for (unsigned i = 0; i < pf->n_vf; i++) {
 		struct vf_live want;
@@ -301,8 +310,8 @@ static const char *pf_colour(unsigned col, const char *c, bool last)
 {
 	size_t n = strlen(c);
 
-	(void)col;
-	if ((n && c[n - 1] == '*') || (last && strncmp(c, "absent", 6) == 0))
+	if ((n && c[n - 1] == '*') || (last && strncmp(c, "absent", 6) == 0) ||
+	    (col == 0 && streq(c, "ambiguous")))
 		return "\033[1;31m";
 	if (last && !streq(c, "up"))
 		return "\033[2m";
@@ -349,6 +358,12 @@ static int vf_row(struct table *t, const char *label, const struct pf_live *pf, 
 	return table_add(t, cells);
 }
 
+/* The PF column: the policy's label, "ambiguous" (match.h) or "-". */
+static const char *pf_label(const struct pf_view *pv)
+{
+	return pv->pol ? pv->pol->label : pv->amb[0] ? "ambiguous" : "-";
+}
+
 static int vf_table(const struct view *v)
 {
 	static const char *const head[] = { "PF", "IFACE", "PCI", "VF", "VF-PCI", "DRIVER", "MAC", "VLAN/QOS",
@@ -368,7 +383,7 @@ static int vf_table(const struct view *v)
 				vf_wanted(pol, pv->pf, j, &want);
 				d = vf_drift(pol, &want, &pv->pf->vf[j]);
 			}
-			r = vf_row(&t, pol ? pol->label : "-", pv->pf, &pv->pf->vf[j],
+			r = vf_row(&t, pf_label(pv), pv->pf, &pv->pf->vf[j],
 				   pol && pol->vfs != pv->pf->numvfs, d);
 		}
 	}
@@ -399,7 +414,7 @@ static int pf_table(const struct view *v)
 		const struct pf_live *pf = v->pfs[i].pf;
 		const struct pf_policy *pol = v->pfs[i].pol;
 		char vfs[48], want[12];
-		const char *row[] = { pol ? pol->label : "-", pf->ifname[0] ? pf->ifname : "-", pf->pci,
+		const char *row[] = { pf_label(&v->pfs[i]), pf->ifname[0] ? pf->ifname : "-", pf->pci,
 				      pf->driver[0] ? pf->driver : "none", vfs, pf_link(pf) };
 
 		snprintf(want, sizeof(want), "%u", pol ? pol->vfs : 0);
@@ -418,6 +433,9 @@ static int pf_table(const struct view *v)
 	}
 	if (r == 0 && t.n_rows > 1)
 		table_print(&t, pf_colour);
+	for (unsigned i = 0; r == 0 && i < v->n_pfs; i++)
+		if (v->pfs[i].amb[0])
+			fprintf(out, "ambiguous: %s; apply leaves it alone\n", v->pfs[i].amb_why);
 	table_free(&t);
 	return r;
 }
@@ -484,7 +502,7 @@ static void prom_pf_sample(const char *name, const struct pf_view *v, const char
 }
 
 enum pf_metric {
-	M_VFS, M_WANTED, M_MAX, M_IN_USE, M_DRIFT, M_RESET_PENDING, M_LAST_TIME, M_LAST_STATUS,
+	M_VFS, M_WANTED, M_MAX, M_IN_USE, M_DRIFT, M_RESET_PENDING, M_AMBIGUOUS, M_LAST_TIME, M_LAST_STATUS,
 	M_LAST_CHANGES, _M_MAX
 };
 
@@ -496,6 +514,8 @@ static const char *const pf_metrics[_M_MAX][2] = {
 	[M_DRIFT] = { "vfwarden_pf_vfs_drift", "Managed VFs whose live settings differ from the policy." },
 	[M_RESET_PENDING] = { "vfwarden_pf_vfs_reset_pending",
 			      "VFs whose VM stopped but whose reset waits for the next apply." },
+	[M_AMBIGUOUS] = { "vfwarden_pf_ambiguous",
+			  "Whether the policy names the PF ambiguously (two sections, or one naming two PFs): apply leaves it alone." },
 	[M_LAST_TIME] = { "vfwarden_pf_last_apply_timestamp_seconds", "When an apply last converged the PF." },
 	[M_LAST_STATUS] = { "vfwarden_pf_last_apply_exit_status",
 			    "Outcome of the PF's last apply (0: the policy holds, 3: not all of it)." },
@@ -512,6 +532,7 @@ static bool pf_metric_value(enum pf_metric m, const struct pf_view *v, unsigned 
 	case M_IN_USE: *val = v->in_use; return true;
 	case M_DRIFT: *val = v->drift; return v->pol;
 	case M_RESET_PENDING: *val = v->reset_pending; return true;
+	case M_AMBIGUOUS: *val = v->amb[0] != NULL; return true;
 	case M_LAST_TIME: *val = (unsigned long long)v->last.time; return v->have_last;
 	case M_LAST_STATUS: *val = (unsigned long long)v->last.status; return v->have_last;
 	case M_LAST_CHANGES: *val = v->last.changes; return v->have_last;
@@ -562,13 +583,9 @@ static void prometheus(const struct policy *p, bool policy_ok, const struct view
 				       v->pfs[i].last.failed[k].key, v->pfs[i].last.failed[k].count);
 	prom_header("vfwarden_policy_pf_present", "Whether a PF the policy names is on the host.");
 	for (unsigned i = 0; policy_ok && i < p->n_pfs; i++) {
-		bool present = false;
-
-		for (unsigned k = 0; k < v->host->n_pf; k++)
-			present |= pf_match_policy(&v->host->pf[k], &p->pfs[i]) != 0;
 		fputs("vfwarden_policy_pf_present{label=\"", out);
 		prom_label(p->pfs[i].label);
-		fprintf(out, "\"} %d\n", present);
+		fprintf(out, "\"} %d\n", v->m.by_sec[i].state != MATCH_NONE);
 	}
 	prom_last_apply();
 }
@@ -620,7 +637,7 @@ static int policy_find_label(const struct policy *p, const char *spec)
  * takes them, or by policy label). An operand that names nothing is an
  * error, the rest are still shown: EXIT_OK or EXIT_PARTIAL.
  */
-static int select_pfs(const struct policy *p, bool policy_ok, const struct host *h,
+static int select_pfs(const struct policy *p, bool policy_ok, const struct host *h, const struct match *m,
 		      const struct cli_operands *ops, bool *host_sel, bool *pol_sel)
 {
 	int ret = EXIT_OK;
@@ -636,8 +653,9 @@ static int select_pfs(const struct policy *p, bool policy_ok, const struct host 
 			host_sel[k] = true;
 		if (l >= 0) {
 			pol_sel[l] = true;
-			for (unsigned j = 0; j < h->n_pf; j++)
-				host_sel[j] |= pf_match_policy(&h->pf[j], &p->pfs[l]) != 0;
+			for (unsigned j = 0; j < 2; j++)
+				if (m->by_sec[l].pf[j] >= 0)
+					host_sel[m->by_sec[l].pf[j]] = true;
 		}
 		if (k < 0 && l < 0) {
 			log_err("vfwarden: no SR-IOV PF '%s' on this host or in the policy", ops->v[i]);
@@ -687,22 +705,28 @@ static int view_build(struct view *v, const struct policy *p, bool policy_ok, st
 		return -ENOMEM;
 	v->host = h;
 	v->host_has_pfs = h->n_pf > 0;
-	ret = select_pfs(p, policy_ok, h, ops, host_sel, pol_sel);
+	if (policy_ok && match_build(&v->m, p, h) < 0)
+		return -ENOMEM;
+	ret = select_pfs(p, policy_ok, h, &v->m, ops, host_sel, pol_sel);
 	for (unsigned i = 0; i < h->n_pf; i++) {
-		int k = policy_ok ? cli_policy_for(p, &h->pf[i]) : -1;
+		struct pf_view *pv = &v->pfs[v->n_pfs];
 
-		if (host_sel[i] &&
-		    (r = view_fill(&v->pfs[v->n_pfs++], &h->pf[i], k >= 0 ? &p->pfs[k] : NULL, nl)) < 0)
+		if (!host_sel[i])
+			continue;
+		if ((r = view_fill(pv, &h->pf[i], match_policy_of(&v->m, p, i), nl)) < 0)
 			return r;
-	}
-	for (unsigned i = 0; policy_ok && i < p->n_pfs; i++) {
-		bool present = false;
+		if (policy_ok && v->m.by_pf[i].state == MATCH_AMBIGUOUS) {
+			const struct match_entry *e = &v->m.by_pf[i];
 
-		for (unsigned k = 0; k < h->n_pf; k++)
-			present |= pf_match_policy(&h->pf[k], &p->pfs[i]) != 0;
-		if (pol_sel[i] && !present)
-			v->absent[v->n_absent++] = &p->pfs[i];
+			pv->amb[0] = p->pfs[e->sec[0]].label;
+			pv->amb[1] = e->sec[1] >= 0 ? p->pfs[e->sec[1]].label : NULL;
+			match_why_pf(e, p, h, pv->amb_why, sizeof(pv->amb_why));
+		}
+		v->n_pfs++;
 	}
+	for (unsigned i = 0; policy_ok && i < p->n_pfs; i++)
+		if (pol_sel[i] && v->m.by_sec[i].state == MATCH_NONE)
+			v->absent[v->n_absent++] = &p->pfs[i];
 	return ret;
 }
 
@@ -808,6 +832,7 @@ out:
 			records_overlay_free(v.pfs[i].policy, &v.pfs[i].eff);
 	free(v.pfs);
 	free(v.absent);
+	match_free(&v.m);
 	free(ops.v);
 	nlh_close(nl);
 	host_free(&h);

@@ -94,14 +94,6 @@ int cli_load_policy(const struct cli *cli, struct policy *p, bool quiet)
 	return p->n_errors ? -EINVAL : r;
 }
 
-int cli_policy_for(const struct policy *p, const struct pf_live *pf)
-{
-	for (unsigned i = 0; i < p->n_pfs; i++)
-		if (pf_match_policy(pf, &p->pfs[i]))
-			return (int)i;
-	return -1;
-}
-
 const char *cli_strerror(int err, const struct pf_live *pf, char *buf, size_t size)
 {
 	if (err == -EOPNOTSUPP)

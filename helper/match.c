@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "match.h"
+#include "util.h"
+
+static void entry_init(struct match_entry *e)
+{
+	*e = (struct match_entry){ .state = MATCH_NONE, .sec = { -1, -1 }, .pf = { -1, -1 } };
+}
+
+/* Remember up to two indexes; count them all. */
+static void note(int *slot, unsigned *count, int idx)
+{
+	if (*count < 2)
+		slot[*count] = idx;
+	(*count)++;
+}
+
+/* Settle a PF's entry from what names it, once every pair is known. */
+static void settle_pf(struct match_entry *e, unsigned n_secs, const struct match_entry *sec,
+		      const unsigned *sec_pfs)
+{
+	if (n_secs == 0)
+		return;
+	if (n_secs >= 2) {
+		e->state = MATCH_AMBIGUOUS;
+		return;
+	}
+	if (sec_pfs[e->sec[0]] >= 2) {
+		const struct match_entry *s = &sec[e->sec[0]];
+
+		e->state = MATCH_AMBIGUOUS;
+		e->pf[1] = s->pf[0] == e->pf[0] ? s->pf[1] : s->pf[0];
+		return;
+	}
+	e->state = MATCH_ONE;
+}
+
+/* Settle a section's entry: its PF is the section's alone, or not. */
+static void settle_sec(struct match_entry *e, unsigned n_pfs, const struct match_entry *pf,
+		       const unsigned *pf_secs, int self)
+{
+	if (n_pfs == 0)
+		return;
+	if (n_pfs >= 2) {
+		e->state = MATCH_AMBIGUOUS;
+		return;
+	}
+	if (pf_secs[e->pf[0]] >= 2) {
+		const struct match_entry *k = &pf[e->pf[0]];
+
+		e->state = MATCH_AMBIGUOUS;
+		e->sec[0] = self;
+		e->sec[1] = k->sec[0] == self ? k->sec[1] : k->sec[0];
+		return;
+	}
+	e->state = MATCH_ONE;
+}
+
+int match_build(struct match *m, const struct policy *p, const struct host *h)
+{
+	_cleanup_free_ unsigned *pf_secs = calloc(h->n_pf + 1, sizeof(unsigned));
+	_cleanup_free_ unsigned *sec_pfs = calloc(p->n_pfs + 1, sizeof(unsigned));
+
+	memset(m, 0, sizeof(*m));
+	m->by_pf = calloc(h->n_pf + 1, sizeof(*m->by_pf));
+	m->by_sec = calloc(p->n_pfs + 1, sizeof(*m->by_sec));
+	if (!pf_secs || !sec_pfs || !m->by_pf || !m->by_sec) {
+		match_free(m);
+		return -ENOMEM;
+	}
+	m->n_pf = h->n_pf;
+	m->n_sec = p->n_pfs;
+	for (unsigned k = 0; k < h->n_pf; k++) {
+		entry_init(&m->by_pf[k]);
+		m->by_pf[k].pf[0] = (int)k;
+	}
+	for (unsigned i = 0; i < p->n_pfs; i++) {
+		entry_init(&m->by_sec[i]);
+		m->by_sec[i].sec[0] = (int)i;
+	}
+	for (unsigned i = 0; i < p->n_pfs; i++)
+		for (unsigned k = 0; k < h->n_pf; k++)
+			if (pf_match_policy(&h->pf[k], &p->pfs[i])) {
+				note(m->by_pf[k].sec, &pf_secs[k], (int)i);
+				note(m->by_sec[i].pf, &sec_pfs[i], (int)k);
+			}
+	for (unsigned k = 0; k < h->n_pf; k++)
+		settle_pf(&m->by_pf[k], pf_secs[k], m->by_sec, sec_pfs);
+	for (unsigned i = 0; i < p->n_pfs; i++)
+		settle_sec(&m->by_sec[i], sec_pfs[i], m->by_pf, pf_secs, (int)i);
+	return 0;
+}
+
+void match_free(struct match *m)
+{
+	free(m->by_pf);
+	free(m->by_sec);
+	memset(m, 0, sizeof(*m));
+}
+
+const struct pf_policy *match_policy_of(const struct match *m, const struct policy *p, unsigned k)
+{
+	if (k >= m->n_pf || m->by_pf[k].state != MATCH_ONE)
+		return NULL;
+	return &p->pfs[m->by_pf[k].sec[0]];
+}
+
+int match_pf_by_pci(const struct host *h, const char *pci)
+{
+	for (unsigned k = 0; k < h->n_pf; k++)
+		if (streq(h->pf[k].pci, pci))
+			return (int)k;
+	return -ENOENT;
+}
+
+const char *match_why_pf(const struct match_entry *e, const struct policy *p, const struct host *h,
+			 char *buf, size_t size)
+{
+	const char *pci = h->pf[e->pf[0]].pci;
+
+	if (e->state != MATCH_AMBIGUOUS)
+		snprintf(buf, size, "%s is not ambiguous", pci);
+	else if (e->sec[1] >= 0)
+		snprintf(buf, size, "[pf %s] and [pf %s] both name %s", p->pfs[e->sec[0]].label,
+			 p->pfs[e->sec[1]].label, pci);
+	else
+		snprintf(buf, size, "[pf %s] names %s and %s", p->pfs[e->sec[0]].label, pci,
+			 h->pf[e->pf[1]].pci);
+	return buf;
+}
+
+const char *match_why_section(const struct match_entry *e, const struct policy *p,
+			      const struct host *h, char *buf, size_t size)
+{
+	const struct pf_policy *pol = &p->pfs[e->sec[0]];
+
+	if (e->state != MATCH_AMBIGUOUS)
+		snprintf(buf, size, "[pf %s] is not ambiguous", pol->label);
+	else if (e->sec[1] >= 0)
+		snprintf(buf, size, "%s is also [pf %s]", h->pf[e->pf[0]].pci, p->pfs[e->sec[1]].label);
+	else
+		snprintf(buf, size, "device '%s' matches both %s and %s", pol->device,
+			 h->pf[e->pf[0]].pci, h->pf[e->pf[1]].pci);
+	return buf;
+}

@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/* The PF matcher: a policy parsed from text and a hand-built host -> one answer per PF and section. */
+#include <errno.h>
+#include <string.h>
+
+#include "match.h"
+#include "tap.h"
+
+static struct policy pol;
+static struct pf_live pfs[4];
+static struct host host = { .pf = pfs };
+
+static void policy(const char *text)
+{
+	FILE *f = fmemopen((void *)(uintptr_t)text, strlen(text), "r");
+
+	policy_free(&pol);
+	if (!f || policy_parse_stream(&pol, f, "t.conf") < 0 || policy_validate(&pol) < 0) {
+		for (unsigned i = 0; i < pol.n_errors; i++)
+			printf("# policy: %u: %s\n", pol.errors[i].at.line, pol.errors[i].msg);
+		printf("Bail out! test policy does not parse\n");
+		exit(1);
+	}
+	fclose(f);
+}
+
+/* PF n: 0000:0n:00.0, interface ethN, permanent MAC 52:54:00:12:34:mac_last. */
+static void pf_add(unsigned n, unsigned mac_last)
+{
+	struct pf_live *pf = &pfs[host.n_pf++];
+
+	memset(pf, 0, sizeof(*pf));
+	snprintf(pf->pci, sizeof(pf->pci), "0000:0%u:00.0", n);
+	snprintf(pf->ifname, sizeof(pf->ifname), "eth%u", n);
+	pf->perm_mac[0] = 0x52;
+	pf->perm_mac[1] = 0x54;
+	pf->perm_mac[4] = 0x34;
+	pf->perm_mac[5] = (uint8_t)mac_last;
+	pf->have_perm_mac = true;
+}
+
+static void host_reset(void)
+{
+	host.n_pf = 0;
+}
+
+#define IS_ENTRY(e, st, s0, s1, p0, p1, name)                                                   \
+	do {                                                                                     \
+		tap_is_int((e).state, st, name ": state");                                      \
+		tap_ok((e).sec[0] == (s0) && (e).sec[1] == (s1) && (e).pf[0] == (p0) &&          \
+			       (e).pf[1] == (p1),                                                \
+		       name ": sec %d,%d pf %d,%d", (e).sec[0], (e).sec[1], (e).pf[0], (e).pf[1]); \
+	} while (0)
+
+static void test_one_none_absent(void)
+{
+	struct match m;
+	char buf[200];
+
+	host_reset();
+	pf_add(1, 1);
+	pf_add(2, 2);
+	policy("[pf a]\ndevice = eth1\nvfs = 2\n[pf gone]\ndevice = 0000:09:00.0\nvfs = 1\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "build");
+	IS_ENTRY(m.by_pf[0], MATCH_ONE, 0, -1, 0, -1, "eth1 is [pf a]'s");
+	IS_ENTRY(m.by_pf[1], MATCH_NONE, -1, -1, 1, -1, "eth2 is unmanaged");
+	IS_ENTRY(m.by_sec[0], MATCH_ONE, 0, -1, 0, -1, "[pf a] governs eth1");
+	IS_ENTRY(m.by_sec[1], MATCH_NONE, 1, -1, -1, -1, "[pf gone] is absent");
+	tap_ok(match_policy_of(&m, &pol, 0) == &pol.pfs[0], "policy of eth1 is [pf a]");
+	tap_ok(match_policy_of(&m, &pol, 1) == NULL, "policy of eth2 is none");
+	tap_ok(match_policy_of(&m, &pol, 7) == NULL, "policy of a PF out of range is none");
+	tap_is_int(match_pf_by_pci(&host, "0000:02:00.0"), 1, "PF by PCI address");
+	tap_is_int(match_pf_by_pci(&host, "0000:05:00.0"), -ENOENT, "PF by PCI address: none");
+	tap_is_str(match_why_pf(&m.by_pf[0], &pol, &host, buf, sizeof(buf)), "0000:01:00.0 is not ambiguous",
+		   "why of a matched PF");
+	match_free(&m);
+}
+
+/* One PF named by interface in one section and by PCI address in another. */
+static void test_two_sections(void)
+{
+	struct match m;
+	char buf[200];
+
+	host_reset();
+	pf_add(1, 1);
+	pf_add(2, 2);
+	policy("[pf a]\ndevice = eth2\nvfs = 2\n[pf b]\ndevice = 0000:02:00.0\nvfs = 1\n"
+	       "[pf c]\ndevice = 52:54:00:00:34:01\nvfs = 1\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "build");
+	IS_ENTRY(m.by_pf[0], MATCH_ONE, 2, -1, 0, -1, "eth1 is [pf c]'s, by MAC");
+	IS_ENTRY(m.by_pf[1], MATCH_AMBIGUOUS, 0, 1, 1, -1, "eth2 is ambiguous: a and b");
+	IS_ENTRY(m.by_sec[0], MATCH_AMBIGUOUS, 0, 1, 1, -1, "[pf a] is ambiguous with b");
+	IS_ENTRY(m.by_sec[1], MATCH_AMBIGUOUS, 1, 0, 1, -1, "[pf b] is ambiguous with a");
+	tap_ok(match_policy_of(&m, &pol, 1) == NULL, "an ambiguous PF has no policy");
+	tap_is_str(match_why_pf(&m.by_pf[1], &pol, &host, buf, sizeof(buf)),
+		   "[pf a] and [pf b] both name 0000:02:00.0", "why, PF");
+	tap_is_str(match_why_section(&m.by_sec[0], &pol, &host, buf, sizeof(buf)),
+		   "0000:02:00.0 is also [pf b]", "why, section a");
+	tap_is_str(match_why_section(&m.by_sec[1], &pol, &host, buf, sizeof(buf)),
+		   "0000:02:00.0 is also [pf a]", "why, section b");
+	match_free(&m);
+}
+
+/* Two ports with one permanent MAC: a section naming it cannot tell them apart. */
+static void test_two_pfs(void)
+{
+	struct match m;
+	char buf[200];
+
+	host_reset();
+	pf_add(1, 7);
+	pf_add(2, 7);
+	pf_add(3, 3);
+	policy("[pf a]\ndevice = 52:54:00:00:34:07\nvfs = 2\n[pf b]\ndevice = eth3\nvfs = 1\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "build");
+	IS_ENTRY(m.by_pf[0], MATCH_AMBIGUOUS, 0, -1, 0, 1, "eth1: a also names eth2");
+	IS_ENTRY(m.by_pf[1], MATCH_AMBIGUOUS, 0, -1, 1, 0, "eth2: a also names eth1");
+	IS_ENTRY(m.by_pf[2], MATCH_ONE, 1, -1, 2, -1, "eth3 is [pf b]'s");
+	IS_ENTRY(m.by_sec[0], MATCH_AMBIGUOUS, 0, -1, 0, 1, "[pf a] names two PFs");
+	IS_ENTRY(m.by_sec[1], MATCH_ONE, 1, -1, 2, -1, "[pf b] is unaffected");
+	tap_is_str(match_why_pf(&m.by_pf[1], &pol, &host, buf, sizeof(buf)),
+		   "[pf a] names 0000:02:00.0 and 0000:01:00.0", "why, PF");
+	tap_is_str(match_why_section(&m.by_sec[0], &pol, &host, buf, sizeof(buf)),
+		   "device '52:54:00:00:34:07' matches both 0000:01:00.0 and 0000:02:00.0", "why, section");
+	match_free(&m);
+}
+
+/* Both at once: a names eth1 and eth2 by MAC, b names eth1 by PCI address. */
+static void test_both(void)
+{
+	struct match m;
+
+	host_reset();
+	pf_add(1, 7);
+	pf_add(2, 7);
+	policy("[pf a]\ndevice = 52:54:00:00:34:07\nvfs = 2\n[pf b]\ndevice = 0000:01:00.0\nvfs = 1\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "build");
+	IS_ENTRY(m.by_pf[0], MATCH_AMBIGUOUS, 0, 1, 0, -1, "eth1: a and b");
+	IS_ENTRY(m.by_pf[1], MATCH_AMBIGUOUS, 0, -1, 1, 0, "eth2: a also names eth1");
+	IS_ENTRY(m.by_sec[0], MATCH_AMBIGUOUS, 0, -1, 0, 1, "[pf a] names two PFs");
+	IS_ENTRY(m.by_sec[1], MATCH_AMBIGUOUS, 1, 0, 0, -1, "[pf b]'s PF is also a's");
+	match_free(&m);
+}
+
+/* A PF without an interface is never named by one; empty policy, empty host. */
+static void test_edges(void)
+{
+	struct match m;
+
+	host_reset();
+	pf_add(1, 1);
+	pfs[0].ifname[0] = '\0';
+	pfs[0].have_perm_mac = false;
+	policy("[pf a]\ndevice = eth1\nvfs = 2\n[pf b]\ndevice = 52:54:00:00:34:01\nvfs = 1\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "build");
+	IS_ENTRY(m.by_pf[0], MATCH_NONE, -1, -1, 0, -1, "a PF without netdev or MAC: unnamed");
+	IS_ENTRY(m.by_sec[0], MATCH_NONE, 0, -1, -1, -1, "[pf a] absent");
+	match_free(&m);
+	policy("");
+	host_reset();
+	tap_is_int(match_build(&m, &pol, &host), 0, "build, nothing at all");
+	tap_is_int(m.n_pf + m.n_sec, 0, "no entries");
+	match_free(&m);
+}
+
+int main(void)
+{
+	test_one_none_absent();
+	test_two_sections();
+	test_two_pfs();
+	test_both();
+	test_edges();
+	policy_free(&pol);
+	return tap_done();
+}
