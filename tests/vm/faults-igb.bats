@@ -131,6 +131,9 @@ hook_cycle() {
 	local hook=/etc/libvirt/hooks/qemu.d/vfwarden xml=$BATS_TEST_TMPDIR/$1.xml
 	hook_xml "$1" "$2" "$3" > "$xml"
 	timed "$1-prepare" sh -c "exec $hook $1 prepare begin - < $xml"
+	# What prepare recorded for the VF while the domain "runs" (an exit 0
+	# alone would also be a hook that took the VF for not its own).
+	cat "/run/vfwarden/vf/$2" > "$BATS_TEST_TMPDIR/rec.$1" 2> /dev/null || true
 	timed "$1-release" sh -c "exec $hook $1 release end - < $xml"
 }
 
@@ -196,6 +199,10 @@ hook_cycle() {
 			{ echo "$unit: exit $rc, $result, $restarts restarts"; journalctl -q -u "$unit"; false; }
 		[ "$ms" -lt $((BOUND * 1000)) ]
 	done < "$BATS_TEST_TMPDIR/units"
+
+	# Each prepare claimed its VF for its domain; each release dropped it.
+	grep -qx domain=vm-a "$BATS_TEST_TMPDIR/rec.vm-a"
+	grep -qx domain=vm-b "$BATS_TEST_TMPDIR/rec.vm-b"
 
 	# The kernel holds the policy: counts, drivers, VLAN, spoofchk, trust on
 	# every VF; the hooks' VFs have their auto MAC and the policy VLAN again
