@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: MIT
-# vm-options: --nics 2
+# vm-options: --nics 2 --systemd
 # Faults and concurrency on the real kernel: whatever breaks an apply, the
 # next apply converges, nothing the policy forbids stays, and status tells
-# the truth. Read back from sysfs and rtnetlink.
+# the truth. Read back from sysfs and rtnetlink. systemd is PID 1, so that a
+# udev event starts vfwarden@PCI.service as on a real host.
 
 load helpers
 
@@ -87,18 +88,134 @@ assert not bad and not any(p["drift"] for p in d["pfs"]), bad'
 	converged
 }
 
-@test "applies and hook calls at the same moment serialize on the lock: no lost work" {
+teardown() {
+	rm -f /etc/vfwarden/vfwarden.conf
+}
+
+# The domain XML libvirt hands the qemu hook (stdin) for a domain named $1
+# whose <interface type='hostdev'> is VF PCI address $2, with MAC $3, VLAN 42.
+hook_xml() {
+	local p=$2
+	cat <<EOF
+<domain type='qemu' id='1'>
+  <name>$1</name>
+  <uuid>$(cat /proc/sys/kernel/random/uuid)</uuid>
+  <memory unit='KiB'>65536</memory>
+  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os>
+  <devices>
+    <interface type='hostdev' managed='yes'>
+      <mac address='$3'/>
+      <source><address type='pci' domain='0x${p:0:4}' bus='0x${p:5:2}' slot='0x${p:8:2}' function='0x${p:11:1}'/></source>
+      <vlan><tag id='42'/></vlan>
+    </interface>
+  </devices>
+</domain>
+EOF
+}
+
+# timed NAME CMD...: run CMD under timeout $BOUND, append "NAME EXIT MS" to
+# $BATS_TEST_TMPDIR/calls (one short write per call), its output to out.NAME.
+timed() {
+	local name=$1 t0 t1 rc=0
+	shift
+	t0=$(date +%s%N)
+	timeout "$BOUND" "$@" > "$BATS_TEST_TMPDIR/out.$name" 2>&1 || rc=$?
+	t1=$(date +%s%N)
+	echo "$name $rc $(((t1 - t0) / 1000000))" >> "$BATS_TEST_TMPDIR/calls"
+}
+
+# hook_cycle NAME VF-PCI MAC: the qemu hook as libvirt runs it around one
+# domain's life, by its installed path: 'prepare begin', then 'release end',
+# each with the domain XML on stdin.
+hook_cycle() {
+	local hook=/etc/libvirt/hooks/qemu.d/vfwarden xml=$BATS_TEST_TMPDIR/$1.xml
+	hook_xml "$1" "$2" "$3" > "$xml"
+	timed "$1-prepare" sh -c "exec $hook $1 prepare begin - < $xml"
+	# What prepare recorded for the VF while the domain "runs" (an exit 0
+	# alone would also be a hook that took the VF for not its own).
+	cat "/run/vfwarden/vf/$2" > "$BATS_TEST_TMPDIR/rec.$1" 2> /dev/null || true
+	timed "$1-release" sh -c "exec $hook $1 release end - < $xml"
+}
+
+@test "applies, hook calls and udev-started instances at the same moment serialize on the lock: no lost work, no hang" {
+	[ "${VFWARDEN_VM_SYSTEMD:-0}" = 1 ] || skip "needs tests/vm/run --systemd: udev starts vfwarden@PCI.service"
+	# The hook and the instances udev starts read the installed policy.
+	mkdir -p /etc/vfwarden
+	install -m 0644 "$POLICY" /etc/vfwarden/vfwarden.conf
+	POLICY=/etc/vfwarden/vfwarden.conf
+	# Every call must end within BOUND seconds: the hook's lock wait (30 s)
+	# plus its work, or an apply queued behind all the others under TCG.
+	BOUND=150
+	# VF 2 of PF0 and VF 3 of PF1 (the guest's fixed layout: devfn 0x80 + 2k).
+	vf_a=${PF0_PCI%:*}:10.4 vf_b=${PF1_PCI%:*}:10.6
+	declare -A since
+	for pci in "$PF0_PCI" "$PF1_PCI"; do
+		since[$pci]=$(systemctl show -P ExecMainStartTimestampMonotonic "vfwarden@$pci.service")
+	done
+
 	for i in 1 2 3; do
-		"$VFWARDEN" -c "$POLICY" apply > "$BATS_TEST_TMPDIR/apply$i" 2>&1 &
+		timed "apply$i" "$VFWARDEN" apply &
 		pids+=($!)
 	done
-	"$VFWARDEN" -c "$POLICY" apply "$PF1" > "$BATS_TEST_TMPDIR/apply4" 2>&1 &
+	timed apply4 "$VFWARDEN" apply "$PF1" &
+	pids+=($!)
+	# The hooks' VFs do not exist yet: whichever of prepare and the applies
+	# takes the lock first creates them.
+	hook_cycle vm-a "$vf_a" 52:54:00:aa:bb:0a &
+	pids+=($!)
+	hook_cycle vm-b "$vf_b" 52:54:00:aa:bb:0b &
+	pids+=($!)
+	# An add event of the PF's netdev: the rule has systemd start vfwarden@PCI.
+	timed udev-a udevadm trigger --action=add "/sys/class/net/$PF0" &
+	pids+=($!)
+	timed udev-b udevadm trigger --action=add "/sys/class/net/$PF1" &
 	pids+=($!)
 	for p in "${pids[@]}"; do wait "$p"; done
+
+	# The instances udev started: each started after the trigger, and ended.
+	for pci in "$PF0_PCI" "$PF1_PCI"; do
+		unit=vfwarden@$pci.service
+		wait_for "$BOUND" sh -c "[ \"\$(systemctl show -P ExecMainStartTimestampMonotonic $unit)\" != '${since[$pci]}' ] &&
+			[ \"\$(systemctl show -P ActiveState $unit)\" != activating ]"
+		t0=$(systemctl show -P ExecMainStartTimestampMonotonic "$unit")
+		t1=$(systemctl show -P ExecMainExitTimestampMonotonic "$unit")
+		echo "$unit $(systemctl show -P ExecMainStatus "$unit") $(((t1 - t0) / 1000)) $(systemctl show -P Result "$unit") $(systemctl show -P NRestarts "$unit")" >> "$BATS_TEST_TMPDIR/units"
+	done
+	{
+		echo "# calls (name exit ms), bound ${BOUND} s each:"
+		sed 's/^/#   /' "$BATS_TEST_TMPDIR/calls"
+		echo "# udev-started units (name exit ms result restarts):"
+		sed 's/^/#   /' "$BATS_TEST_TMPDIR/units"
+	} >&3
+	# 4 applies, 2 prepares, 2 releases, 2 triggers: every exit status is
+	# there, all 0 (a call killed at the bound would be 124), each in time.
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/calls")" -eq 10 ]
+	while read -r name rc ms; do
+		[ "$rc" = 0 ] || { echo "$name: exit $rc"; cat "$BATS_TEST_TMPDIR/out.$name"; false; }
+		[ "$ms" -lt $((BOUND * 1000)) ]
+	done < "$BATS_TEST_TMPDIR/calls"
+	while read -r unit rc ms result restarts; do
+		[ "$rc" = 0 ] && [ "$result" = success ] && [ "$restarts" = 0 ] ||
+			{ echo "$unit: exit $rc, $result, $restarts restarts"; journalctl -q -u "$unit"; false; }
+		[ "$ms" -lt $((BOUND * 1000)) ]
+	done < "$BATS_TEST_TMPDIR/units"
+
+	# Each prepare claimed its VF for its domain; each release dropped it.
+	grep -qx domain=vm-a "$BATS_TEST_TMPDIR/rec.vm-a"
+	grep -qx domain=vm-b "$BATS_TEST_TMPDIR/rec.vm-b"
+
+	# The kernel holds the policy: counts, drivers, VLAN, spoofchk, trust on
+	# every VF; the hooks' VFs have their auto MAC and the policy VLAN again
+	# (release put them back) and no record is left.
 	converged
-	# exactly one of them created the VFs of PF0
-	[ "$(cat "$BATS_TEST_TMPDIR"/apply* | grep -c '^a: vfs 0 -> 7')" -eq 1 ]
-	run "$VFWARDEN" -c "$POLICY" apply
+	assert_equal "$(vf_attr "$PF0" 2 mac vlan)" "$(auto_mac "$(perm_mac "$PF0")" 2) 10"
+	assert_equal "$(vf_attr "$PF1" 3 mac vlan)" "$(auto_mac "$(perm_mac "$PF1")" 3) 20"
+	[ ! -e "/run/vfwarden/vf/$vf_a" ] && [ ! -e "/run/vfwarden/vf/$vf_b" ]
+	no_drift
+	# at most one apply created the VFs of PF0 (a prepare may have)
+	[ "$(cat "$BATS_TEST_TMPDIR"/out.apply* | grep -c '^a: vfs 0 -> 7')" -le 1 ]
+	run "$VFWARDEN" apply
+	assert_success
 	assert_output --partial "no changes"
 }
 

@@ -430,3 +430,88 @@ assert vf["reset_pending"] and not vf["in_use"] and "trust" in vf["drift"], vf'
 	assert_equal "$(vf_attr "$PF0" 0 trust)" false
 	[ ! -e "/run/vfwarden/vf/$vf" ]
 }
+
+# What only vfwarden sets: libvirt sets (and restores) a hostdev interface's
+# MAC and VLAN by itself, never trust, spoofchk or a rate. Each is set to the
+# driver's default behind vfwarden's back before the start and changed again
+# while the domain runs, so only prepare and release bring the policy's
+# values back. (netdevsim VFs have no PCI device: libvirt cannot hand one to
+# a domain, so link-state and min-tx-rate, which igb lacks, are not tried.)
+# behind PF IDX RATE: trust off, spoofchk on, max-tx-rate RATE; read back.
+behind() {
+	ip link set "$1" vf "$2" trust off spoofchk on max_tx_rate "$3"
+	assert_equal "$(vf_attr "$1" "$2" trust spoofchk max_tx)" "false true $3"
+}
+
+@test "prepare and release set trust, spoofchk and max-tx-rate, which libvirt never touches" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+[vf a 1]
+trust = on
+spoofchk = off
+max-tx-rate = 100
+EOF
+	run "$VFWARDEN" apply
+	assert_success
+	# igb takes a VF rate only with the PF up: apply brought it up.
+	assert_equal "$(cat "/sys/class/net/$PF0/operstate")" up
+	assert_equal "$(vf_attr "$PF0" 1 trust spoofchk max_tx)" "true false 100"
+	behind "$PF0" 1 0
+	domain onlyvfw "<interface type='hostdev' managed='yes'><mac address='52:54:00:aa:bb:11'/><source>$(vf_address "$PF0_PCI" 1)</source><vlan><tag id='42'/></vlan></interface>"
+	run virsh -q start onlyvfw
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 1 trust spoofchk max_tx)" "true false 100"
+	assert_equal "$(vf_attr "$PF0" 1 mac vlan)" "52:54:00:aa:bb:11 42"
+	# VF 0 is no domain's: the hook left it as it was
+	assert_equal "$(vf_attr "$PF0" 0 trust spoofchk max_tx)" "false true 0"
+	behind "$PF0" 1 30
+	run virsh -q destroy onlyvfw
+	assert_success
+	assert_equal "$(vf_attr "$PF0" 1 trust spoofchk max_tx)" "true false 100"
+	assert_equal "$(vf_attr "$PF0" 1 vlan)" 0
+	[ ! -e "/run/vfwarden/vf/$(vf_pci "$PF0_PCI" 1)" ]
+}
+
+@test "a VF pool network: prepare and release set trust, spoofchk and max-tx-rate on the VF libvirt picks, and only there" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+trust = on
+spoofchk = off
+max-tx-rate = 100
+EOF
+	run "$VFWARDEN" apply
+	assert_success
+	behind "$PF0" 0 0
+	behind "$PF0" 1 0
+	cat > "$BATS_TEST_TMPDIR/pool.xml" <<EOF
+<network>
+  <name>vfpool2</name>
+  <forward mode='hostdev' managed='yes'><pf dev='$PF0'/></forward>
+</network>
+EOF
+	virsh -q net-define "$BATS_TEST_TMPDIR/pool.xml" > /dev/null
+	virsh -q net-start vfpool2 > /dev/null
+	domain poolvfw "<interface type='network'><mac address='52:54:00:aa:bb:19'/><source network='vfpool2'/></interface>"
+	run virsh -q start poolvfw
+	assert_success
+	rec=$(grep -l '^domain=poolvfw$' /run/vfwarden/vf/* || true)
+	[ -n "$rec" ]
+	idx=
+	for i in 0 1; do [ "$(vf_pci "$PF0_PCI" $i)" = "${rec##*/}" ] && idx=$i; done
+	[ -n "$idx" ]
+	other=$((1 - idx))
+	assert_equal "$(vf_attr "$PF0" "$idx" trust spoofchk max_tx)" "true false 100"
+	assert_equal "$(vf_attr "$PF0" "$other" trust spoofchk max_tx)" "false true 0"
+	behind "$PF0" "$idx" 30
+	run virsh -q destroy poolvfw
+	assert_success
+	[ ! -e "$rec" ]
+	assert_equal "$(vf_attr "$PF0" "$idx" trust spoofchk max_tx)" "true false 100"
+	assert_equal "$(vf_attr "$PF0" "$other" trust spoofchk max_tx)" "false true 0"
+	virsh -q net-destroy vfpool2 > /dev/null
+	virsh -q net-undefine vfpool2 > /dev/null
+}

@@ -3,7 +3,10 @@
 # vm-options: --libvirt
 # vm-env: VFWARDEN_VM_TIMEOUT=480
 # libvirt in the VM: a domain whose hostdev interface is an igb VF starts
-# and stops (nested QEMU, TCG, no disk).
+# and stops (nested QEMU, TCG, no disk). This checks the guest's libvirt, not
+# vfwarden: without a policy the hook leaves the VF to libvirt, which sets and
+# restores MAC and VLAN by itself. What only vfwarden sets (trust, spoofchk,
+# rates) across start and stop is proven in hook-libvirt.bats.
 #   tests/vm/run --libvirt -- bats --tap tests/vm/libvirt.bats
 
 load '/usr/lib/bats/bats-support/load'
