@@ -34,7 +34,7 @@ static int fake_path(char *buf, size_t size, const char *ifname, const char *suf
  * A VF's line: "vfN KEY=VALUE ...", a KEY per VF key of the kernel
  * (vf_keys[] with an rtnetlink attribute): these names, or its JSON name.
  * A MAC as a MAC, an enum the driver always reports by name, the rest as
- * numbers.
+ * numbers. A key past query-rss is written only when not at its default.
  */
 static const char *const text_names[_KEY_VF_MAX] = {
 	[KEY_VLAN_PROTO] = "proto", [KEY_LINK_STATE] = "link", [KEY_MAX_TX_RATE] = "max",
@@ -103,9 +103,18 @@ static int fake_read_pf(struct pf_live *pf)
 			continue;
 		pf->vf[idx].nl_valid = true;
 		pf->vf[idx].vlan_proto = ETH_P_8021Q_;
+		for (int k = KEY_QUERY_RSS + 1; k < _KEY_VF_MAX; k++)
+			if (vf_keys[k].ifla && vf_keys[k].kind != VK_MAC)
+				vf_attr_set((enum vf_key)k, &pf->vf[idx].attrs, vf_keys[k].dflt);
 		fake_parse_vf(sp + 1, &pf->vf[idx]);
 	}
 	return 0;
+}
+
+/* The keys up to query-rss are always in a line (the tests compare whole lines), a later one when set. */
+static bool at_default(int k, const struct vf_live *vf)
+{
+	return vf_keys[k].kind != VK_MAC && vf_attr_get((enum vf_key)k, &vf->attrs) == vf_keys[k].dflt;
 }
 
 static void fake_write_vf(FILE *f, const struct vf_live *vf)
@@ -114,7 +123,7 @@ static void fake_write_vf(FILE *f, const struct vf_live *vf)
 
 	fprintf(f, "vf%u", vf->idx);
 	for (int k = 0; k < _KEY_VF_MAX; k++) {
-		if (!vf_keys[k].ifla)
+		if (!vf_keys[k].ifla || (k > KEY_QUERY_RSS && at_default(k, vf)))
 			continue;
 		if (vf_keys[k].kind == VK_MAC || by_name(k)) {
 			fprintf(f, " %s=%s", text_name(k), vf_attr_str((enum vf_key)k, &vf->attrs, v, sizeof(v)));
