@@ -36,7 +36,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy sysfs proc pfwait plan converge log lock hook records state dl match backend
+CORE     = util policy vfattr sysfs proc pfwait plan converge log lock hook records state dl match backend
 # The backend (helper/backend.h): the kernel's in build/vfwarden, the fake
 # host of tests/fake/ in build/vfwarden-test, which the bats tier runs.
 HOST     = netlink ethtool kmod udev backend-host
@@ -47,7 +47,7 @@ HOST_O   = $(HOST:%=$(B)/%.o)
 FAKE_O   = $(FAKE:%=$(B)/fake/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)
 HDRS     = $(wildcard helper/*.h)
-UNIT     = test-policy test-mac test-plan test-netlink test-records test-match
+UNIT     = test-policy test-mac test-plan test-netlink test-records test-match test-vfattr
 
 UNITS    = $(B)/vfwarden.service $(B)/vfwarden@.service $(B)/vfwarden-edited.service $(B)/vfwarden-reset.service
 PATHS    = systemd/vfwarden.path systemd/vfwarden-reapply.path systemd/vfwarden-reset.path

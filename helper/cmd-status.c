@@ -127,30 +127,37 @@ static json_object *owner_json(const struct vf_live *vf)
 	return o;
 }
 
+/* A VF key's value as vf_keys[] says: a MAC or a name as a string, a number, a flag; null where not reported. */
+static json_object *attr_json(enum vf_key k, const struct vf_attrs *v)
+{
+	char buf[MAC_STR_LEN];
+	long long x;
+
+	switch (vf_keys[k].kind) {
+	case VK_MAC:
+		return json_object_new_string(vf_attr_str(k, v, buf, sizeof(buf)));
+	case VK_UINT:
+		return json_object_new_int64(vf_attr_get(k, v));
+	case VK_FLAG:
+		return json_flag((int)vf_attr_get(k, v));
+	default:
+		x = vf_attr_get(k, v);
+		return x < 0 ? NULL : json_object_new_string(vf_attr_str(k, v, buf, sizeof(buf)));
+	}
+}
+
 static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool managed)
 {
 	json_object *o = json_object_new_object(), *d = json_object_new_array();
-	char m[MAC_STR_LEN];
 
 	json_object_object_add(o, "index", json_object_new_int((int)vf->idx));
 	json_object_object_add(o, "pci", json_object_new_string(vf->pci));
 	json_object_object_add(o, "driver", vf->driver[0] ? json_object_new_string(vf->driver) : NULL);
 	json_object_object_add(o, "netdev", vf->netdev[0] ? json_object_new_string(vf->netdev) : NULL);
 	json_object_object_add(o, "iommu_group", vf->iommu_group >= 0 ? json_object_new_int(vf->iommu_group) : NULL);
-	if (vf->nl_valid) {
-		json_object_object_add(o, "mac", json_object_new_string(format_mac(vf->mac, m)));
-		json_object_object_add(o, "vlan", json_object_new_int((int)vf->vlan));
-		json_object_object_add(o, "qos", json_object_new_int((int)vf->qos));
-		json_object_object_add(o, "vlan_proto", json_object_new_string(vlan_proto_name(vf->vlan_proto)));
-		json_object_object_add(o, "spoofchk", json_flag(vf->spoofchk));
-		json_object_object_add(o, "trust", json_flag(vf->trust));
-		json_object_object_add(o, "link_state",
-				       vf->link_state < 0 ? NULL
-							  : json_object_new_string(link_state_name((enum link_state)vf->link_state)));
-		json_object_object_add(o, "max_tx_rate", json_object_new_int64(vf->max_tx_rate));
-		json_object_object_add(o, "min_tx_rate", json_object_new_int64(vf->min_tx_rate));
-		json_object_object_add(o, "query_rss", json_flag(vf->query_rss));
-	}
+	for (int k = 0; k < _KEY_VF_MAX && vf->nl_valid; k++)
+		if (vf_keys[k].ifla)
+			json_object_object_add(o, vf_keys[k].json, attr_json((enum vf_key)k, &vf->attrs));
 	json_object_object_add(o, "in_use", json_object_new_boolean(vf->in_use));
 	json_object_object_add(o, "owner", owner_json(vf));
 	json_object_object_add(o, "reset_pending", json_object_new_boolean(vf->reset_pending));

@@ -126,7 +126,7 @@ static int bind_driver(struct pf_live *pf, const struct action *a, struct run_st
 		settle(pf, st, false);
 		return bind_kernel(pf, vf);
 	}
-	switch ((enum vf_driver)a->v1) {
+	switch (a->u.driver) {
 	case VF_DRIVER_VFIO:
 		if ((r = vfio_pci_load()) < 0)
 			return r;
@@ -150,16 +150,16 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 		st->waited = false;
 		return nlh_set_up(nl, pf);
 	case ACT_AUTOPROBE:
-		if ((r = pf_write_autoprobe(pf, a->v1)) == 0)
-			pf->autoprobe = (int)a->v1;
+		if ((r = pf_write_autoprobe(pf, a->u.autoprobe)) == 0)
+			pf->autoprobe = a->u.autoprobe;
 		return r;
 	case ACT_NUMVFS:
 		st->reset = true;
 		st->waited = false;
 		/* The kernel refuses N -> M with EBUSY: go through 0. */
-		if (a->v1 && (r = write_numvfs(pf, 0)) < 0)
+		if (a->u.numvfs.from && (r = write_numvfs(pf, 0)) < 0)
 			return r;
-		return a->v2 ? write_numvfs(pf, a->v2) : 0;
+		return a->u.numvfs.to ? write_numvfs(pf, a->u.numvfs.to) : 0;
 	case ACT_VF_ATTR:
 		return set_attr(nl, pf, a, st);
 	case ACT_VF_DRIVER:

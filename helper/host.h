@@ -20,11 +20,7 @@ struct vf_live {
 	long record_age;   /* seconds */
 	/* From netlink; nl_valid false means not known (VF not created yet). */
 	bool nl_valid;
-	uint8_t mac[MAC_LEN];
-	unsigned vlan, qos;
-	uint16_t vlan_proto;
-	int spoofchk, trust, query_rss, link_state; /* -1: driver does not report */
-	unsigned max_tx_rate, min_tx_rate;
+	VF_ATTRS;
 	/* Who uses it: an open vfio group, or a domain the hook recorded. */
 	bool in_use;
 	char owner[96];

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "kernel.h"
+#include "vfattr.h"
 
 struct nlh {
 	struct nl_sock *sk;
@@ -147,119 +148,51 @@ static const void *attr_data(const struct nlattr *a, size_t need)
 	return a->nla_len >= NLA_HDRLEN + need ? (const char *)a + NLA_HDRLEN : NULL;
 }
 
-static int vf_setting(uint32_t v)
+/* The first IFLA_VF_VLAN_INFO of an IFLA_VF_VLAN_LIST (the 802.1ad form of IFLA_VF_VLAN) into v. */
+static bool parse_vlan_list(const struct nlattr *list, struct vf_attrs *v)
 {
-	/* The kernel presets spoofchk, trust and rss to -1: "driver did not say". */
-	return v == UINT32_MAX ? -1 : (int)v;
+	const char *lend = (const char *)list + list->nla_len;
+
+	for (const struct nlattr *e = attr_data(list, 0); attr_fits(e, lend); e = attr_next(e)) {
+		const struct ifla_vf_vlan_info *i = attr_data(e, sizeof(*i));
+
+		if (attr_type(e) != IFLA_VF_VLAN_INFO || !i)
+			continue;
+		v->vlan = i->vlan;
+		v->qos = i->qos;
+		if (i->vlan_proto)
+			v->vlan_proto = ntohs(i->vlan_proto);
+		return true;
+	}
+	return false;
 }
 
-/* One IFLA_VF_INFO into the VF it names (ifla_vf_mac.vf), if pf has it. */
+/* One IFLA_VF_INFO into the VF it names (ifla_vf_mac.vf), if pf has it; each attribute as vf_keys[] says. */
 static void parse_vf_info(const struct nlattr *info, struct pf_live *pf)
 {
 	const char *end = (const char *)info + info->nla_len;
-	struct vf_live tmp = { .vlan_proto = ETH_P_8021Q_, .spoofchk = -1, .trust = -1,
-			       .query_rss = -1, .link_state = -1 };
+	struct vf_attrs tmp;
 	bool have_idx = false, have_list = false;
 	uint32_t idx = 0;
 
+	vf_attrs_unread(&tmp);
 	for (const struct nlattr *a = attr_data(info, 0); attr_fits(a, end); a = attr_next(a)) {
-		const void *d;
+		const struct ifla_vf_mac *m = attr_data(a, sizeof(*m));
 
-		switch (attr_type(a)) {
-		case IFLA_VF_MAC: {
-			const struct ifla_vf_mac *m = d = attr_data(a, sizeof(*m));
-
-			if (!d)
-				break;
+		if (attr_type(a) == IFLA_VF_MAC && m) {
 			idx = m->vf;
 			have_idx = true;
-			memcpy(tmp.mac, m->mac, MAC_LEN);
-			break;
 		}
-		case IFLA_VF_VLAN: {
-			const struct ifla_vf_vlan *v = d = attr_data(a, sizeof(*v));
-
-			if (d && !have_list) {
-				tmp.vlan = v->vlan;
-				tmp.qos = v->qos;
-			}
-			break;
-		}
-		case IFLA_VF_VLAN_LIST: {
-			const char *lend = (const char *)a + a->nla_len;
-
-			for (const struct nlattr *e = attr_data(a, 0); attr_fits(e, lend); e = attr_next(e)) {
-				const struct ifla_vf_vlan_info *v = attr_data(e, sizeof(*v));
-
-				if (attr_type(e) != IFLA_VF_VLAN_INFO || !v)
-					continue;
-				tmp.vlan = v->vlan;
-				tmp.qos = v->qos;
-				if (v->vlan_proto)
-					tmp.vlan_proto = ntohs(v->vlan_proto);
-				have_list = true;
-				break;
-			}
-			break;
-		}
-		case IFLA_VF_RATE: {
-			const struct ifla_vf_rate *v = d = attr_data(a, sizeof(*v));
-
-			if (d) {
-				tmp.max_tx_rate = v->max_tx_rate;
-				tmp.min_tx_rate = v->min_tx_rate;
-			}
-			break;
-		}
-		case IFLA_VF_SPOOFCHK: {
-			const struct ifla_vf_spoofchk *v = d = attr_data(a, sizeof(*v));
-
-			if (d)
-				tmp.spoofchk = vf_setting(v->setting);
-			break;
-		}
-		case IFLA_VF_TRUST: {
-			const struct ifla_vf_trust *v = d = attr_data(a, sizeof(*v));
-
-			if (d)
-				tmp.trust = vf_setting(v->setting);
-			break;
-		}
-		case IFLA_VF_RSS_QUERY_EN: {
-			const struct ifla_vf_rss_query_en *v = d = attr_data(a, sizeof(*v));
-
-			if (d)
-				tmp.query_rss = vf_setting(v->setting);
-			break;
-		}
-		case IFLA_VF_LINK_STATE: {
-			const struct ifla_vf_link_state *v = d = attr_data(a, sizeof(*v));
-
-			if (d)
-				tmp.link_state = (int)v->link_state;
-			break;
-		}
-		default:
-			break;
-		}
+		if (attr_type(a) == IFLA_VF_VLAN_LIST)
+			have_list |= parse_vlan_list(a, &tmp);
+		else if (!(attr_type(a) == IFLA_VF_VLAN && have_list))
+			vf_attrs_from_ifla((unsigned short)attr_type(a), attr_data(a, 0),
+					   a->nla_len - NLA_HDRLEN, &tmp);
 	}
 	if (!have_idx || idx >= pf->n_vf)
 		return;
-	{
-		struct vf_live *vf = &pf->vf[idx];
-
-		vf->nl_valid = true;
-		memcpy(vf->mac, tmp.mac, MAC_LEN);
-		vf->vlan = tmp.vlan;
-		vf->qos = tmp.qos;
-		vf->vlan_proto = tmp.vlan_proto;
-		vf->spoofchk = tmp.spoofchk;
-		vf->trust = tmp.trust;
-		vf->query_rss = tmp.query_rss;
-		vf->link_state = tmp.link_state;
-		vf->max_tx_rate = tmp.max_tx_rate;
-		vf->min_tx_rate = tmp.min_tx_rate;
-	}
+	pf->vf[idx].nl_valid = true;
+	pf->vf[idx].attrs = tmp;
 }
 
 /*
@@ -398,60 +331,26 @@ out:
 
 /* ---- writing: RTM_SETLINK with IFLA_VF_INFO entries, built here ---- */
 
+/* ACT_VF_ATTR a as its rtnetlink attribute (vf_keys[a->key].ifla) with every value it carries. */
 static int put_vf_attr(struct nl_msg *msg, const struct action *a)
 {
-	switch (a->key) {
-	case KEY_MAC: {
-		struct ifla_vf_mac v = { .vf = a->vf };
+	const struct vf_key_info *ki = &vf_keys[a->key];
+	uint8_t buf[64];
 
-		memcpy(v.mac, a->mac, MAC_LEN);
-		return nla_put(msg, IFLA_VF_MAC, sizeof(v), &v);
-	}
-	case KEY_VLAN:
-		/* 802.1Q goes as the plain IFLA_VF_VLAN every driver knows. */
-		if (a->v3 == ETH_P_8021Q_) {
-			struct ifla_vf_vlan v = { .vf = a->vf, .vlan = a->v1, .qos = a->v2 };
-
-			return nla_put(msg, IFLA_VF_VLAN, sizeof(v), &v);
-		} else {
-			struct ifla_vf_vlan_info v = { .vf = a->vf, .vlan = a->v1, .qos = a->v2,
-						       .vlan_proto = htons((uint16_t)a->v3) };
-			struct nlattr *list = nla_nest_start(msg, IFLA_VF_VLAN_LIST);
-
-			if (!list || nla_put(msg, IFLA_VF_VLAN_INFO, sizeof(v), &v) < 0)
-				return -NLE_NOMEM;
-			return nla_nest_end(msg, list);
-		}
-	case KEY_SPOOFCHK: {
-		struct ifla_vf_spoofchk v = { .vf = a->vf, .setting = a->v1 };
-
-		return nla_put(msg, IFLA_VF_SPOOFCHK, sizeof(v), &v);
-	}
-	case KEY_TRUST: {
-		struct ifla_vf_trust v = { .vf = a->vf, .setting = a->v1 };
-
-		return nla_put(msg, IFLA_VF_TRUST, sizeof(v), &v);
-	}
-	case KEY_LINK_STATE: {
-		struct ifla_vf_link_state v = { .vf = a->vf, .link_state = a->v1 };
-
-		return nla_put(msg, IFLA_VF_LINK_STATE, sizeof(v), &v);
-	}
-	case KEY_QUERY_RSS: {
-		struct ifla_vf_rss_query_en v = { .vf = a->vf, .setting = a->v1 };
-
-		return nla_put(msg, IFLA_VF_RSS_QUERY_EN, sizeof(v), &v);
-	}
-	case KEY_MAX_TX_RATE:
-	case KEY_MIN_TX_RATE: {
-		/* IFLA_VF_RATE always carries both: the other keeps its value. */
-		struct ifla_vf_rate v = { .vf = a->vf, .max_tx_rate = a->v1, .min_tx_rate = a->v2 };
-
-		return nla_put(msg, IFLA_VF_RATE, sizeof(v), &v);
-	}
-	default:
+	if (!ki->ifla || ki->written_by != a->key || ki->ifla_size > sizeof(buf))
 		return -NLE_INVAL;
+	/* 802.1Q goes as the plain IFLA_VF_VLAN every driver knows, 802.1ad in the list. */
+	if (ki->ifla == IFLA_VF_VLAN && a->u.attr.vlan_proto != ETH_P_8021Q_) {
+		struct ifla_vf_vlan_info v = { .vf = a->vf, .vlan = a->u.attr.vlan, .qos = a->u.attr.qos,
+					       .vlan_proto = htons((uint16_t)a->u.attr.vlan_proto) };
+		struct nlattr *list = nla_nest_start(msg, IFLA_VF_VLAN_LIST);
+
+		if (!list || nla_put(msg, IFLA_VF_VLAN_INFO, sizeof(v), &v) < 0)
+			return -NLE_NOMEM;
+		return nla_nest_end(msg, list);
 	}
+	vf_attrs_to_ifla(a->key, &a->u.attr, a->vf, buf, sizeof(buf));
+	return nla_put(msg, ki->ifla, ki->ifla_size, buf);
 }
 
 int rtnetlink_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n)

@@ -45,7 +45,7 @@ const char *action_key_name(const struct action *a)
 	case ACT_VF_REBIND: return "rebind";
 	case ACT_VF_ATTR:
 		/* A refused 802.1ad tag is the protocol's fault, not the VLAN's. */
-		if (a->key == KEY_VLAN && a->v3 == ETH_P_8021AD_)
+		if (a->key == KEY_VLAN && a->u.attr.vlan_proto == ETH_P_8021AD_)
 			return "vlan-proto";
 		return vf_key_name(a->key);
 	}
@@ -92,9 +92,9 @@ int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 	if (pol->vfs && live->autoprobe >= 0 && live->autoprobe != (int)all_kernel(pol)) {
 		if (!(a = plan_add(pl, ACT_AUTOPROBE, 0)))
 			return -ENOMEM;
-		a->v1 = all_kernel(pol);
+		a->u.autoprobe = all_kernel(pol);
 		snprintf(a->from, sizeof(a->from), "%d", live->autoprobe);
-		snprintf(a->to, sizeof(a->to), "%u", a->v1);
+		snprintf(a->to, sizeof(a->to), "%d", a->u.autoprobe);
 	}
 	if (live->numvfs == pol->vfs)
 		return 0;
@@ -119,8 +119,8 @@ int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 	}
 	if (!(a = plan_add(pl, ACT_NUMVFS, 0)))
 		return -ENOMEM;
-	a->v1 = live->numvfs;
-	a->v2 = pol->vfs;
+	a->u.numvfs.from = live->numvfs;
+	a->u.numvfs.to = pol->vfs;
 	snprintf(a->from, sizeof(a->from), "%u", live->numvfs);
 	snprintf(a->to, sizeof(a->to), "%u", pol->vfs);
 	return 0;
@@ -135,22 +135,13 @@ void vf_wanted(const struct pf_policy *pol, const struct pf_live *live, unsigned
 	memset(want, 0, sizeof(*want));
 	want->idx = idx;
 	want->iommu_group = -1;
-	if (!vf_conf_mac(c, live->perm_mac, idx, want->mac) && l)
-		memcpy(want->mac, l->mac, MAC_LEN);
-	want->vlan = c->vlan;
-	want->qos = c->vlan ? c->qos : 0;
-	want->vlan_proto = c->vlan_proto;
-	want->spoofchk = c->spoofchk;
-	want->trust = c->trust;
-	want->link_state = (int)c->link_state;
-	want->max_tx_rate = c->max_tx_rate;
-	want->min_tx_rate = c->min_tx_rate;
-	want->query_rss = c->query_rss;
-	switch (c->driver) {
-	case VF_DRIVER_VFIO: strcpy(want->driver, "vfio-pci"); break;
-	case VF_DRIVER_KERNEL: strcpy(want->driver, "kernel"); break;
-	case VF_DRIVER_NONE: strcpy(want->driver, "none"); break;
-	}
+	want->attrs = c->attrs;
+	if (!vf_conf_mac(c, live->perm_mac, idx, want->mac))
+		memcpy(want->mac, l ? l->mac : (const uint8_t[MAC_LEN]){ 0 }, MAC_LEN);
+	/* The kernel takes a priority only with a VLAN. */
+	if (!want->vlan)
+		want->qos = 0;
+	snprintf(want->driver, sizeof(want->driver), "%s", vf_driver_name(c->driver));
 }
 
 static bool driver_ok(enum vf_driver d, const struct vf_live *l)
@@ -171,12 +162,14 @@ static bool driver_ok(enum vf_driver d, const struct vf_live *l)
 	return false;
 }
 
-/* A flag the driver does not report (-1) counts only when asked for non-default. */
-static bool flag_differs(int live, int want, int dflt)
+/* Whether key k of live differs from want; an optional one the driver does not report (-1) only when asked for non-default. */
+static bool attr_differs(enum vf_key k, const struct vf_live *want, const struct vf_live *live)
 {
-	if (live < 0)
-		return want != dflt;
-	return live != want;
+	const struct vf_key_info *ki = &vf_keys[k];
+
+	if (ki->kind == VK_MAC || !ki->optional || vf_attr_get(k, &live->attrs) >= 0)
+		return !vf_attr_eq(k, &want->attrs, &live->attrs);
+	return vf_attr_get(k, &want->attrs) != ki->dflt;
 }
 
 uint32_t vf_drift(const struct pf_policy *pol, const struct vf_live *want,
@@ -194,118 +187,54 @@ uint32_t vf_drift(const struct pf_policy *pol, const struct vf_live *want,
 			d &= ~(1u << KEY_MAC);
 		return d;
 	}
-	if (c->mac_mode != MAC_NONE && memcmp(want->mac, live->mac, MAC_LEN) != 0)
-		d |= 1u << KEY_MAC;
-	if (want->vlan != live->vlan || (want->vlan && want->qos != live->qos))
-		d |= 1u << KEY_VLAN;
-	if (want->vlan && want->vlan_proto != live->vlan_proto)
-		d |= 1u << KEY_VLAN_PROTO;
-	if (flag_differs(live->spoofchk, want->spoofchk, 1))
-		d |= 1u << KEY_SPOOFCHK;
-	if (flag_differs(live->trust, want->trust, 0))
-		d |= 1u << KEY_TRUST;
-	if (flag_differs(live->link_state, want->link_state, LINK_STATE_AUTO))
-		d |= 1u << KEY_LINK_STATE;
-	if (flag_differs(live->query_rss, want->query_rss, 0))
-		d |= 1u << KEY_QUERY_RSS;
-	if (want->max_tx_rate != live->max_tx_rate)
-		d |= 1u << KEY_MAX_TX_RATE;
-	if (want->min_tx_rate != live->min_tx_rate)
-		d |= 1u << KEY_MIN_TX_RATE;
+	for (int k = 0; k < _KEY_VF_MAX; k++) {
+		const struct vf_key_info *ki = &vf_keys[k];
+
+		if (!ki->ifla || (ki->needs_vlan && !want->vlan) || (ki->kind == VK_MAC && c->mac_mode == MAC_NONE))
+			continue;
+		if (attr_differs((enum vf_key)k, want, live))
+			d |= 1u << ki->drift_as;
+	}
 	return d;
-}
-
-static const char *onoff(int v)
-{
-	return v < 0 ? "?" : v ? "on" : "off";
-}
-
-static void fmt_vlan(char *buf, size_t size, unsigned vlan, unsigned qos, uint16_t proto)
-{
-	if (!vlan)
-		snprintf(buf, size, "0");
-	else
-		snprintf(buf, size, "%u qos %u %s", vlan, qos, vlan_proto_name(proto));
 }
 
 static int plan_attr(struct plan *pl, const struct vf_live *want, const struct vf_live *l,
 		     enum vf_key key)
 {
-	struct action *a = plan_add(pl, ACT_VF_ATTR, want->idx);
-	char m[MAC_STR_LEN];
-	bool known = l->nl_valid;
+	const struct vf_key_info *ki = &vf_keys[key];
+	struct action *a;
+	struct vf_attrs none = { 0 };
 
-	if (!a)
+	if (!ki->ifla || ki->written_by != key)
+		return -EINVAL;
+	if (!(a = plan_add(pl, ACT_VF_ATTR, want->idx)))
 		return -ENOMEM;
 	a->key = key;
-	switch (key) {
-	case KEY_MAC:
-		memcpy(a->mac, want->mac, MAC_LEN);
-		snprintf(a->from, sizeof(a->from), "%s", known ? format_mac(l->mac, m) : "-");
-		snprintf(a->to, sizeof(a->to), "%s", format_mac(want->mac, m));
-		break;
-	case KEY_VLAN:
-		a->v1 = want->vlan;
-		a->v2 = want->qos;
-		a->v3 = want->vlan_proto;
-		if (known)
-			fmt_vlan(a->from, sizeof(a->from), l->vlan, l->qos, l->vlan_proto);
-		else
-			strcpy(a->from, "-");
-		fmt_vlan(a->to, sizeof(a->to), want->vlan, want->qos, want->vlan_proto);
-		break;
-	case KEY_SPOOFCHK:
-	case KEY_TRUST:
-	case KEY_QUERY_RSS: {
-		int lv = key == KEY_SPOOFCHK ? l->spoofchk : key == KEY_TRUST ? l->trust : l->query_rss;
-		int wv = key == KEY_SPOOFCHK ? want->spoofchk : key == KEY_TRUST ? want->trust
-										 : want->query_rss;
-
-		a->v1 = (unsigned)wv;
-		snprintf(a->from, sizeof(a->from), "%s", known ? onoff(lv) : "-");
-		snprintf(a->to, sizeof(a->to), "%s", onoff(wv));
-		break;
+	a->u.attr = want->attrs;
+	if (ki->others_live)
+		for (int k = 0; k < _KEY_VF_MAX; k++)
+			if (k != (int)key && vf_key_same_ifla(key, (enum vf_key)k))
+				vf_attr_copy((enum vf_key)k, &a->u.attr, l->nl_valid ? &l->attrs : &none);
+	if (ki->format) {
+		ki->format(&l->attrs, a->from, sizeof(a->from));
+		ki->format(&want->attrs, a->to, sizeof(a->to));
+	} else {
+		vf_attr_str(key, &l->attrs, a->from, sizeof(a->from));
+		vf_attr_str(key, &want->attrs, a->to, sizeof(a->to));
 	}
-	case KEY_LINK_STATE:
-		a->v1 = (unsigned)want->link_state;
-		snprintf(a->from, sizeof(a->from), "%s",
-			 !known ? "-" : l->link_state < 0 ? "?" : link_state_name((enum link_state)l->link_state));
-		snprintf(a->to, sizeof(a->to), "%s", link_state_name((enum link_state)want->link_state));
-		break;
-	case KEY_MAX_TX_RATE:
-		a->v1 = want->max_tx_rate;
-		a->v2 = known ? l->min_tx_rate : 0;
-		snprintf(a->from, sizeof(a->from), known ? "%u" : "-", l->max_tx_rate);
-		snprintf(a->to, sizeof(a->to), "%u", want->max_tx_rate);
-		break;
-	case KEY_MIN_TX_RATE:
-		a->v1 = want->max_tx_rate;
-		a->v2 = want->min_tx_rate;
-		snprintf(a->from, sizeof(a->from), known ? "%u" : "-", l->min_tx_rate);
-		snprintf(a->to, sizeof(a->to), "%u", want->min_tx_rate);
-		break;
-	default:
-		pl->n--;
-		return -EINVAL;
-	}
+	if (!l->nl_valid)
+		strcpy(a->from, "-");
 	return 0;
 }
 
 bool action_holds(const struct action *a, const struct vf_live *l)
 {
-	if (a->type != ACT_VF_ATTR || !l->nl_valid)
+	if (a->type != ACT_VF_ATTR || !l->nl_valid || !vf_keys[a->key].ifla)
 		return false;
-	switch (a->key) {
-	case KEY_MAC: return memcmp(l->mac, a->mac, MAC_LEN) == 0;
-	case KEY_VLAN: return l->vlan == a->v1 && l->qos == a->v2 && l->vlan_proto == a->v3;
-	case KEY_SPOOFCHK: return l->spoofchk == (int)a->v1;
-	case KEY_TRUST: return l->trust == (int)a->v1;
-	case KEY_LINK_STATE: return l->link_state == (int)a->v1;
-	case KEY_QUERY_RSS: return l->query_rss == (int)a->v1;
-	case KEY_MAX_TX_RATE:
-	case KEY_MIN_TX_RATE: return l->max_tx_rate == a->v1 && l->min_tx_rate == a->v2;
-	default: return false;
-	}
+	for (int k = 0; k < _KEY_VF_MAX; k++)
+		if (vf_key_same_ifla(a->key, (enum vf_key)k) && !vf_attr_eq((enum vf_key)k, &a->u.attr, &l->attrs))
+			return false;
+	return true;
 }
 
 /* The VF's driver when it drifted, or a rebind that shows a new MAC. */
@@ -318,7 +247,7 @@ static int plan_driver(struct plan *pl, const struct vf_conf *c, const struct vf
 	if (d & (1u << KEY_VF_DRIVER)) {
 		if (!(a = plan_add(pl, ACT_VF_DRIVER, want->idx)))
 			return -ENOMEM;
-		a->v1 = c->driver;
+		a->u.driver = c->driver;
 		/* An override that decides the next probe is part of what is there now. */
 		if (l->override[0] && !streq(l->override, l->driver) &&
 		    !(!l->driver[0] && streq(l->override, VF_OVERRIDE_NONE)))
@@ -344,12 +273,11 @@ int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct 
 int plan_pf_vfs_opts(const struct pf_policy *pol, const struct pf_live *live,
 		     const struct plan_opts *o, struct plan *pl)
 {
-	static const enum vf_key order[] = {
-		KEY_MAC,  KEY_VLAN,	   KEY_SPOOFCHK,    KEY_TRUST,
-		KEY_LINK_STATE, KEY_MAX_TX_RATE, KEY_MIN_TX_RATE, KEY_QUERY_RSS,
-	};
 	unsigned n = pol->vfs < live->n_vf ? pol->vfs : live->n_vf;
+	uint32_t vm_sets = 0;
 
+	for (int k = 0; k < _KEY_VF_MAX; k++)
+		vm_sets |= vf_keys[k].vm_sets ? 1u << k : 0;
 	for (unsigned i = 0; i < n; i++) {
 		const struct vf_live *l = &live->vf[i];
 		struct vf_live want;
@@ -360,16 +288,18 @@ int plan_pf_vfs_opts(const struct pf_policy *pol, const struct pf_live *live,
 			continue;
 		vf_wanted(pol, live, i, &want);
 		d = vf_drift(pol, &want, l);
-		if (d & (1u << KEY_VLAN_PROTO))
-			d |= 1u << KEY_VLAN;
+		/* A key another key's action writes (vlan-proto: vlan's) drifts as that one. */
+		for (int k = 0; k < _KEY_VF_MAX; k++)
+			if (d & (1u << k))
+				d |= 1u << vf_keys[k].written_by;
 		/* A VM holds it: what its XML may have set and its driver stay. */
-		if (l->in_use && !(o && o->for_domain && o->domain_vf == i) &&
-		    (d & ((1u << KEY_VF_DRIVER) | (1u << KEY_MAC) | (1u << KEY_VLAN)))) {
-			d &= ~((1u << KEY_VF_DRIVER) | (1u << KEY_MAC) | (1u << KEY_VLAN));
+		if (l->in_use && !(o && o->for_domain && o->domain_vf == i) && (d & vm_sets)) {
+			d &= ~vm_sets;
 			pl->skipped_in_use++;
 		}
-		for (size_t k = 0; k < ELEMENTSOF(order); k++)
-			if ((d & (1u << order[k])) && (r = plan_attr(pl, &want, l, order[k])) < 0)
+		for (int k = 0; k < _KEY_VF_MAX; k++)
+			if ((d & (1u << k)) && vf_keys[k].ifla && (int)vf_keys[k].written_by == k &&
+			    (r = plan_attr(pl, &want, l, (enum vf_key)k)) < 0)
 				return r;
 		if ((r = plan_driver(pl, &pol->vf[i], l, &want, d)) < 0)
 			return r;

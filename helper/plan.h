@@ -2,6 +2,7 @@
 #pragma once
 
 #include "host.h"
+#include "vfattr.h"
 
 enum act_type {
 	ACT_PF_UP,
@@ -12,18 +13,24 @@ enum act_type {
 	ACT_VF_REBIND,
 };
 
-/*
- * One change. For ACT_VF_ATTR the value fields are:
- * mac: mac; vlan: v1 vlan, v2 qos, v3 proto; max-tx-rate and min-tx-rate:
- * v1 max, v2 min (the kernel sets both at once); others: v1.
- * ACT_NUMVFS: v1 from, v2 to. ACT_AUTOPROBE: v1. ACT_VF_DRIVER: to.
- */
+/* One change; the value it sets is the member of u its type names. */
 struct action {
 	enum act_type type;
 	unsigned vf;
-	enum vf_key key;
-	uint8_t mac[MAC_LEN];
-	unsigned v1, v2, v3;
+	enum vf_key key; /* ACT_VF_ATTR */
+	union {
+		/*
+		 * ACT_VF_ATTR: the values of every key of key's rtnetlink
+		 * attribute (vf_keys[].ifla: vlan, qos and vlan-proto; both
+		 * rates); the rest is unused.
+		 */
+		struct vf_attrs attr;
+		enum vf_driver driver; /* ACT_VF_DRIVER */
+		bool autoprobe;        /* ACT_AUTOPROBE */
+		struct {
+			unsigned from, to;
+		} numvfs;              /* ACT_NUMVFS */
+	} u;
 	char from[40], to[40];
 };
 

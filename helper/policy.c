@@ -17,65 +17,41 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "policy.h"
+#include "vfattr.h"
 
-static const char *const key_names[_KEY_MAX] = {
-	[KEY_VF_DRIVER] = "vf-driver",
-	[KEY_MAC] = "mac",
-	[KEY_VLAN] = "vlan",
-	[KEY_QOS] = "qos",
-	[KEY_VLAN_PROTO] = "vlan-proto",
-	[KEY_SPOOFCHK] = "spoofchk",
-	[KEY_TRUST] = "trust",
-	[KEY_LINK_STATE] = "link-state",
-	[KEY_MAX_TX_RATE] = "max-tx-rate",
-	[KEY_MIN_TX_RATE] = "min-tx-rate",
-	[KEY_QUERY_RSS] = "query-rss",
-	[KEY_DEVICE] = "device",
-	[KEY_VFS] = "vfs",
-	[KEY_PF_UP] = "pf-up",
-	[KEY_ALLOW_DOMAIN] = "allow-domain",
-};
-
-static const char *const driver_names[] = {
-	[VF_DRIVER_VFIO] = "vfio-pci",
-	[VF_DRIVER_KERNEL] = "kernel",
-	[VF_DRIVER_NONE] = "none",
-};
-
-static const char *const link_state_names[] = {
-	[LINK_STATE_AUTO] = "auto",
-	[LINK_STATE_ENABLE] = "enable",
-	[LINK_STATE_DISABLE] = "disable",
+/* The [pf] keys; the VF keys are vf_keys[] (vfattr.c). */
+static const char *const pf_key_names[_KEY_MAX - _KEY_VF_MAX] = {
+	[KEY_DEVICE - _KEY_VF_MAX] = "device",
+	[KEY_VFS - _KEY_VF_MAX] = "vfs",
+	[KEY_PF_UP - _KEY_VF_MAX] = "pf-up",
+	[KEY_ALLOW_DOMAIN - _KEY_VF_MAX] = "allow-domain",
 };
 
 const char *vf_key_name(enum vf_key k)
 {
-	return k < _KEY_MAX ? key_names[k] : "?";
+	if (k < _KEY_VF_MAX)
+		return vf_keys[k].name;
+	return k < _KEY_MAX ? pf_key_names[k - _KEY_VF_MAX] : "?";
 }
 
 const char *vf_driver_name(enum vf_driver d)
 {
-	return d <= VF_DRIVER_NONE ? driver_names[d] : "?";
+	const char *n = vf_attr_name(KEY_VF_DRIVER, d);
+
+	return n ? n : "?";
 }
 
 const char *link_state_name(enum link_state s)
 {
-	return s <= LINK_STATE_DISABLE ? link_state_names[s] : "?";
+	const char *n = vf_attr_name(KEY_LINK_STATE, s);
+
+	return n ? n : "?";
 }
 
 const char *vlan_proto_name(uint16_t proto)
 {
 	return proto == ETH_P_8021AD_ ? "802.1ad" : "802.1Q";
 }
-
-static const struct vf_conf vf_conf_builtin = {
-	.driver = VF_DRIVER_VFIO,
-	.mac_mode = MAC_AUTO,
-	.vlan_proto = ETH_P_8021Q_,
-	.spoofchk = true,
-	.link_state = LINK_STATE_AUTO,
-};
 
 void policy_init(struct policy *p)
 {
@@ -542,7 +518,7 @@ static char *policy_reader(char *str, int num, void *stream)
 static int key_lookup(const char *name)
 {
 	for (int k = 0; k < _KEY_MAX; k++)
-		if (streq(key_names[k], name))
+		if (streq(vf_key_name((enum vf_key)k), name))
 			return k;
 	return -1;
 }
@@ -619,98 +595,15 @@ static int parse_value(struct section *s, int key, const char *v, char *err, siz
 	bool b;
 	int r;
 
+	if (key < _KEY_VF_MAX)
+		return vf_key_parse((enum vf_key)key, v, &s->vf, err, errsz);
 	switch (key) {
-	case KEY_VF_DRIVER:
-		for (unsigned i = 0; i < ELEMENTSOF(driver_names); i++)
-			if (streq(v, driver_names[i])) {
-				s->vf.driver = (enum vf_driver)i;
-				return 0;
-			}
-		snprintf(err, errsz, "invalid vf-driver '%s' (vfio-pci, kernel or none)", v);
-		return -EINVAL;
-	case KEY_MAC:
-		if (streq(v, "auto")) {
-			s->vf.mac_mode = MAC_AUTO;
-			return 0;
-		}
-		if (streq(v, "none")) {
-			s->vf.mac_mode = MAC_NONE;
-			return 0;
-		}
-		if (parse_mac(v, s->vf.mac) < 0) {
-			snprintf(err, errsz, "invalid mac '%s' (auto, none or xx:xx:xx:xx:xx:xx)", v);
-			return -EINVAL;
-		}
-		if (mac_is_zero(s->vf.mac)) {
-			snprintf(err, errsz, "invalid mac '%s': all zero", v);
-			return -EINVAL;
-		}
-		if (mac_is_multicast(s->vf.mac)) {
-			snprintf(err, errsz, "invalid mac '%s': multicast", v);
-			return -EINVAL;
-		}
-		s->vf.mac_mode = MAC_FIXED;
-		return 0;
-	case KEY_VLAN:
-		if ((r = parse_uint(v, 4095, &n)) < 0) {
-			snprintf(err, errsz, "invalid vlan '%s' (0-4095)", v);
-			return r;
-		}
-		s->vf.vlan = (unsigned)n;
-		return 0;
-	case KEY_QOS:
-		if ((r = parse_uint(v, 7, &n)) < 0) {
-			snprintf(err, errsz, "invalid qos '%s' (0-7)", v);
-			return r;
-		}
-		s->vf.qos = (unsigned)n;
-		return 0;
-	case KEY_VLAN_PROTO:
-		if (streq(v, "802.1Q"))
-			s->vf.vlan_proto = ETH_P_8021Q_;
-		else if (streq(v, "802.1ad"))
-			s->vf.vlan_proto = ETH_P_8021AD_;
-		else {
-			snprintf(err, errsz, "invalid vlan-proto '%s' (802.1Q or 802.1ad)", v);
-			return -EINVAL;
-		}
-		return 0;
-	case KEY_SPOOFCHK:
-	case KEY_TRUST:
-	case KEY_QUERY_RSS:
 	case KEY_PF_UP:
 		if (parse_bool(v, &b) < 0) {
-			snprintf(err, errsz, "invalid %s '%s' (on or off)", key_names[key], v);
+			snprintf(err, errsz, "invalid %s '%s' (on or off)", vf_key_name(KEY_PF_UP), v);
 			return -EINVAL;
 		}
-		if (key == KEY_SPOOFCHK)
-			s->vf.spoofchk = b;
-		else if (key == KEY_TRUST)
-			s->vf.trust = b;
-		else if (key == KEY_QUERY_RSS)
-			s->vf.query_rss = b;
-		else
-			s->pf_up = b;
-		return 0;
-	case KEY_LINK_STATE:
-		for (unsigned i = 0; i < ELEMENTSOF(link_state_names); i++)
-			if (streq(v, link_state_names[i])) {
-				s->vf.link_state = (enum link_state)i;
-				return 0;
-			}
-		snprintf(err, errsz, "invalid link-state '%s' (auto, enable or disable)", v);
-		return -EINVAL;
-	case KEY_MAX_TX_RATE:
-	case KEY_MIN_TX_RATE:
-		if ((r = parse_uint(v, UINT32_MAX, &n)) < 0) {
-			snprintf(err, errsz, "invalid %s '%s' (Mbit/s, a whole number, 0 = no limit)",
-				 key_names[key], v);
-			return r;
-		}
-		if (key == KEY_MAX_TX_RATE)
-			s->vf.max_tx_rate = (unsigned)n;
-		else
-			s->vf.min_tx_rate = (unsigned)n;
+		s->pf_up = b;
 		return 0;
 	case KEY_DEVICE:
 		if (parse_mac(v, s->vf.mac) == 0 || pci_addr_valid(v) || ifname_valid(v)) {
@@ -1178,23 +1071,9 @@ int policy_parse_default(struct policy *p, const char *main_file, const char *di
 /* Key k of section s over dst. */
 static void vf_conf_merge_key(struct vf_conf *dst, const struct section *s, enum vf_key k)
 {
-	switch (k) {
-	case KEY_VF_DRIVER: dst->driver = s->vf.driver; break;
-	case KEY_MAC:
-		dst->mac_mode = s->vf.mac_mode;
-		memcpy(dst->mac, s->vf.mac, MAC_LEN);
-		break;
-	case KEY_VLAN: dst->vlan = s->vf.vlan; break;
-	case KEY_QOS: dst->qos = s->vf.qos; break;
-	case KEY_VLAN_PROTO: dst->vlan_proto = s->vf.vlan_proto; break;
-	case KEY_SPOOFCHK: dst->spoofchk = s->vf.spoofchk; break;
-	case KEY_TRUST: dst->trust = s->vf.trust; break;
-	case KEY_LINK_STATE: dst->link_state = s->vf.link_state; break;
-	case KEY_MAX_TX_RATE: dst->max_tx_rate = s->vf.max_tx_rate; break;
-	case KEY_MIN_TX_RATE: dst->min_tx_rate = s->vf.min_tx_rate; break;
-	case KEY_QUERY_RSS: dst->query_rss = s->vf.query_rss; break;
-	default: return;
-	}
+	if (k >= _KEY_VF_MAX)
+		return;
+	vf_key_copy(k, dst, &s->vf);
 	dst->at[k] = s->key_at[k];
 }
 
@@ -1360,7 +1239,7 @@ static int build_pfs(struct policy *p, const struct section *d, int *pf_of)
 	for (unsigned i = 0; i < p->n_sections; i++) {
 		const struct section *s = &p->sections[i];
 		struct pf_policy *pf = &p->pfs[p->n_pfs];
-		struct vf_conf base = vf_conf_builtin;
+		struct vf_conf base;
 
 		pf_of[i] = -1;
 		if (s->kind != SECTION_PF || !pf_resolve(p, s, d, &total, pf))
@@ -1368,6 +1247,7 @@ static int build_pfs(struct policy *p, const struct section *d, int *pf_of)
 		pf->vf = calloc(pf->vfs ? pf->vfs : 1, sizeof(*pf->vf));
 		if (!pf->vf)
 			return -ENOMEM;
+		vf_conf_default(&base);
 		vf_conf_merge(&base, d);
 		vf_conf_merge(&base, s);
 		for (unsigned v = 0; v < pf->vfs; v++)
@@ -1486,7 +1366,7 @@ static void merge_vf_key(struct policy *p, struct vf_range *r, unsigned n, enum 
 			const struct section *late = r[i].sec > r[top].sec ? s : t;
 			const struct section *early = late == s ? t : s;
 
-			error_at(p, &late->key_at[k], "'%s' for VF %u is also set at %s", key_names[k],
+			error_at(p, &late->key_at[k], "'%s' for VF %u is also set at %s", vf_key_name(k),
 				 s->vf_lo, where(&early->key_at[k], w, sizeof(w)));
 			if (s->vf_hi > t->vf_hi)
 				top = i;

@@ -57,15 +57,35 @@ struct origin {
 	unsigned line;
 };
 
+/*
+ * The value of every VF attribute the kernel keeps (rtnetlink): as the
+ * policy wants it, as read from the kernel, as an action writes it. Which
+ * key each field is, and how it is parsed, read, compared, written and
+ * shown: vf_keys[] (vfattr.h). VF_ATTRS is a member struct vf_attrs attrs
+ * whose fields are also members of the struct around it, as Linux's
+ * struct_group_tagged(): vf->vlan and vf->attrs.vlan are the same.
+ */
+#define VF_ATTRS_FIELDS                                                                        \
+	uint8_t mac[MAC_LEN];                                                                  \
+	unsigned vlan, qos;                                                                    \
+	unsigned vlan_proto;                                                                   \
+	int spoofchk, trust, query_rss, link_state; /* -1: the driver does not report it */    \
+	unsigned max_tx_rate, min_tx_rate;
+struct vf_attrs {
+	VF_ATTRS_FIELDS
+};
+#define VF_ATTRS                                                                               \
+	union {                                                                                \
+		struct {                                                                       \
+			VF_ATTRS_FIELDS                                                        \
+		};                                                                             \
+		struct vf_attrs attrs;                                                         \
+	}
+
 struct vf_conf {
 	enum vf_driver driver;
 	enum mac_mode mac_mode;
-	uint8_t mac[MAC_LEN];
-	unsigned vlan, qos;
-	uint16_t vlan_proto;
-	bool spoofchk, trust, query_rss;
-	enum link_state link_state;
-	unsigned max_tx_rate, min_tx_rate;
+	VF_ATTRS; /* mac: with mac_mode MAC_FIXED */
 	struct origin at[_KEY_VF_MAX];
 };
 

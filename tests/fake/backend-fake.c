@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "netlink.h"
+#include "vfattr.h"
 
 static char fake_nl[PATH_MAX];
 
@@ -29,38 +30,52 @@ static int fake_path(char *buf, size_t size, const char *ifname, const char *suf
 	return path_join(buf, size, "%s/%s%s", fake_nl, ifname, suffix);
 }
 
+/*
+ * A VF's line: "vfN KEY=VALUE ...", a KEY per VF key of the kernel
+ * (vf_keys[] with an rtnetlink attribute): these names, or its JSON name.
+ * A MAC as a MAC, an enum the driver always reports by name, the rest as
+ * numbers. A key past query-rss is written only when not at its default.
+ */
+static const char *const text_names[_KEY_VF_MAX] = {
+	[KEY_VLAN_PROTO] = "proto", [KEY_LINK_STATE] = "link", [KEY_MAX_TX_RATE] = "max",
+	[KEY_MIN_TX_RATE] = "min",  [KEY_QUERY_RSS] = "rss",
+};
+
+static const char *text_name(int k)
+{
+	return text_names[k] ? text_names[k] : vf_keys[k].json;
+}
+
+static bool by_name(int k)
+{
+	return vf_keys[k].kind == VK_ENUM && !vf_keys[k].optional;
+}
+
 static void fake_parse_vf(char *line, struct vf_live *vf)
 {
 	char *save = NULL;
 
 	for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
 		char *eq = strchr(t, '=');
-		long v;
 
 		if (!eq)
 			continue;
 		*eq++ = '\0';
-		v = strtol(eq, NULL, 0);
-		if (streq(t, "mac"))
-			parse_mac(eq, vf->mac);
-		else if (streq(t, "vlan"))
-			vf->vlan = (unsigned)v;
-		else if (streq(t, "qos"))
-			vf->qos = (unsigned)v;
-		else if (streq(t, "proto"))
-			vf->vlan_proto = streq(eq, "802.1ad") ? ETH_P_8021AD_ : ETH_P_8021Q_;
-		else if (streq(t, "spoofchk"))
-			vf->spoofchk = (int)v;
-		else if (streq(t, "trust"))
-			vf->trust = (int)v;
-		else if (streq(t, "link"))
-			vf->link_state = (int)v;
-		else if (streq(t, "max"))
-			vf->max_tx_rate = (unsigned)v;
-		else if (streq(t, "min"))
-			vf->min_tx_rate = (unsigned)v;
-		else if (streq(t, "rss"))
-			vf->query_rss = (int)v;
+		for (int k = 0; k < _KEY_VF_MAX; k++) {
+			const char *n;
+
+			if (!vf_keys[k].ifla || !streq(t, text_name(k)))
+				continue;
+			if (vf_keys[k].kind == VK_MAC)
+				parse_mac(eq, vf->mac);
+			else if (by_name(k))
+				vf_attr_set((enum vf_key)k, &vf->attrs, vf_keys[k].dflt);
+			else
+				vf_attr_set((enum vf_key)k, &vf->attrs, strtol(eq, NULL, 0));
+			for (const struct vf_name *v = vf_keys[k].names; by_name(k) && (n = v->name); v++)
+				if (streq(n, eq))
+					vf_attr_set((enum vf_key)k, &vf->attrs, v->value);
+		}
 	}
 }
 
@@ -88,19 +103,35 @@ static int fake_read_pf(struct pf_live *pf)
 			continue;
 		pf->vf[idx].nl_valid = true;
 		pf->vf[idx].vlan_proto = ETH_P_8021Q_;
+		for (int k = KEY_QUERY_RSS + 1; k < _KEY_VF_MAX; k++)
+			if (vf_keys[k].ifla && vf_keys[k].kind != VK_MAC)
+				vf_attr_set((enum vf_key)k, &pf->vf[idx].attrs, vf_keys[k].dflt);
 		fake_parse_vf(sp + 1, &pf->vf[idx]);
 	}
 	return 0;
 }
 
-static void fake_format_vf(const struct vf_live *vf, char *buf, size_t size)
+/* The keys up to query-rss are always in a line (the tests compare whole lines), a later one when set. */
+static bool at_default(int k, const struct vf_live *vf)
 {
-	char m[MAC_STR_LEN];
+	return vf_keys[k].kind != VK_MAC && vf_attr_get((enum vf_key)k, &vf->attrs) == vf_keys[k].dflt;
+}
 
-	snprintf(buf, size, "vf%u mac=%s vlan=%u qos=%u proto=%s spoofchk=%d trust=%d link=%d max=%u min=%u rss=%d\n",
-		 vf->idx, format_mac(vf->mac, m), vf->vlan, vf->qos, vlan_proto_name(vf->vlan_proto),
-		 vf->spoofchk, vf->trust, vf->link_state, vf->max_tx_rate, vf->min_tx_rate,
-		 vf->query_rss);
+static void fake_write_vf(FILE *f, const struct vf_live *vf)
+{
+	char v[MAC_STR_LEN];
+
+	fprintf(f, "vf%u", vf->idx);
+	for (int k = 0; k < _KEY_VF_MAX; k++) {
+		if (!vf_keys[k].ifla || (k > KEY_QUERY_RSS && at_default(k, vf)))
+			continue;
+		if (vf_keys[k].kind == VK_MAC || by_name(k)) {
+			fprintf(f, " %s=%s", text_name(k), vf_attr_str((enum vf_key)k, &vf->attrs, v, sizeof(v)));
+			continue;
+		}
+		fprintf(f, " %s=%lld", text_name(k), vf_attr_get((enum vf_key)k, &vf->attrs));
+	}
+	fputc('\n', f);
 }
 
 static int fake_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -142,35 +173,18 @@ static int fake_set_vf(const struct pf_live *pf, const struct action *a)
 		return -ENOMEM;
 	for (unsigned i = 0; i < pf->n_vf; i++) {
 		vfs[i] = pf->vf[i];
-		if (!vfs[i].nl_valid) {
-			memset(vfs[i].mac, 0, MAC_LEN);
-			vfs[i].vlan = vfs[i].qos = vfs[i].max_tx_rate = vfs[i].min_tx_rate = 0;
-			vfs[i].vlan_proto = ETH_P_8021Q_;
-			vfs[i].spoofchk = 1;
-			vfs[i].trust = vfs[i].link_state = vfs[i].query_rss = 0;
-		}
+		if (!vfs[i].nl_valid)
+			vf_attrs_default(&vfs[i].attrs);
 	}
 	copy.vf = vfs;
 	if ((r = fake_read_pf(&copy)) < 0)
 		goto out;
-	switch (a->key) {
-	case KEY_MAC: memcpy(vfs[a->vf].mac, a->mac, MAC_LEN); break;
-	case KEY_VLAN:
-		vfs[a->vf].vlan = a->v1;
-		vfs[a->vf].qos = a->v2;
-		vfs[a->vf].vlan_proto = (uint16_t)a->v3;
-		break;
-	case KEY_SPOOFCHK: vfs[a->vf].spoofchk = (int)a->v1; break;
-	case KEY_TRUST: vfs[a->vf].trust = (int)a->v1; break;
-	case KEY_LINK_STATE: vfs[a->vf].link_state = (int)a->v1; break;
-	case KEY_QUERY_RSS: vfs[a->vf].query_rss = (int)a->v1; break;
-	case KEY_MAX_TX_RATE:
-	case KEY_MIN_TX_RATE:
-		vfs[a->vf].max_tx_rate = a->v1;
-		vfs[a->vf].min_tx_rate = a->v2;
-		break;
-	default: r = -EINVAL; goto out;
-	}
+	r = -EINVAL;
+	if (!vf_keys[a->key].ifla || vf_keys[a->key].written_by != a->key)
+		goto out;
+	for (int k = 0; k < _KEY_VF_MAX; k++)
+		if (vf_key_same_ifla(a->key, (enum vf_key)k))
+			vf_attr_copy((enum vf_key)k, &vfs[a->vf].attrs, &a->u.attr);
 	if ((r = fake_path(p, sizeof(p), pf->ifname, "")) < 0)
 		goto out;
 	f = fopen(p, "we");
@@ -178,10 +192,8 @@ static int fake_set_vf(const struct pf_live *pf, const struct action *a)
 		r = -errno;
 		goto out;
 	}
-	for (unsigned i = 0; i < pf->n_vf; i++) {
-		fake_format_vf(&vfs[i], line, sizeof(line));
-		fputs(line, f);
-	}
+	for (unsigned i = 0; i < pf->n_vf; i++)
+		fake_write_vf(f, &vfs[i]);
 	fake_log("%s vf%u %s %s\n", pf->ifname, a->vf, key, a->to);
 out:
 	free(vfs);

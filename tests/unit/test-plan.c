@@ -73,13 +73,13 @@ static const char *render(const struct plan *pl)
 			snprintf(v, sizeof(v), "pf-up %s->%s", a->from, a->to);
 			break;
 		case ACT_AUTOPROBE:
-			snprintf(v, sizeof(v), "autoprobe %s->%s=%u", a->from, a->to, a->v1);
+			snprintf(v, sizeof(v), "autoprobe %s->%s=%u", a->from, a->to, a->u.autoprobe);
 			break;
 		case ACT_NUMVFS:
-			snprintf(v, sizeof(v), "numvfs %u->%u", a->v1, a->v2);
+			snprintf(v, sizeof(v), "numvfs %u->%u", a->u.numvfs.from, a->u.numvfs.to);
 			break;
 		case ACT_VF_DRIVER:
-			snprintf(v, sizeof(v), "vf%u driver %s->%s=%u", a->vf, a->from, a->to, a->v1);
+			snprintf(v, sizeof(v), "vf%u driver %s->%s=%u", a->vf, a->from, a->to, a->u.driver);
 			break;
 		case ACT_VF_REBIND:
 			snprintf(v, sizeof(v), "vf%u rebind %s", a->vf, a->to);
@@ -87,17 +87,19 @@ static const char *render(const struct plan *pl)
 		case ACT_VF_ATTR:
 			switch (a->key) {
 			case KEY_MAC:
-				snprintf(v, sizeof(v), "vf%u mac %s", a->vf, format_mac(a->mac, m));
+				snprintf(v, sizeof(v), "vf%u mac %s", a->vf, format_mac(a->u.attr.mac, m));
 				break;
 			case KEY_VLAN:
-				snprintf(v, sizeof(v), "vf%u vlan %u/%u/%04x", a->vf, a->v1, a->v2, a->v3);
+				snprintf(v, sizeof(v), "vf%u vlan %u/%u/%04x", a->vf, a->u.attr.vlan, a->u.attr.qos,
+					 a->u.attr.vlan_proto);
 				break;
 			case KEY_MAX_TX_RATE:
 			case KEY_MIN_TX_RATE:
-				snprintf(v, sizeof(v), "vf%u %s %u/%u", a->vf, vf_key_name(a->key), a->v1, a->v2);
+				snprintf(v, sizeof(v), "vf%u %s %u/%u", a->vf, vf_key_name(a->key), a->u.attr.max_tx_rate,
+					 a->u.attr.min_tx_rate);
 				break;
 			default:
-				snprintf(v, sizeof(v), "vf%u %s %u", a->vf, vf_key_name(a->key), a->v1);
+				snprintf(v, sizeof(v), "vf%u %s %lld", a->vf, vf_key_name(a->key), vf_attr_get(a->key, &a->u.attr));
 				break;
 			}
 			break;
@@ -566,9 +568,9 @@ static void test_key_names(void)
 	a.key = KEY_MAX_TX_RATE;
 	tap_is_str(action_key_name(&a), "max-tx-rate", "action_key_name max-tx-rate");
 	a.key = KEY_VLAN;
-	a.v3 = ETH_P_8021Q_;
+	a.u.attr.vlan_proto = ETH_P_8021Q_;
 	tap_is_str(action_key_name(&a), "vlan", "action_key_name 802.1Q vlan");
-	a.v3 = ETH_P_8021AD_;
+	a.u.attr.vlan_proto = ETH_P_8021AD_;
 	tap_is_str(action_key_name(&a), "vlan-proto", "action_key_name 802.1ad vlan");
 }
 
