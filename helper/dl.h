@@ -9,6 +9,8 @@
  * domains without a VF that never parse anything.
  */
 #include <libkmod.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -26,9 +28,27 @@ extern __typeof__(kmod_module_new_from_name) *sym_kmod_module_new_from_name;
 extern __typeof__(kmod_module_probe_insert_module) *sym_kmod_module_probe_insert_module;
 extern __typeof__(kmod_module_unref) *sym_kmod_module_unref;
 
+/*
+ * libvirt's client (virt.c), opened in a child process only: the parent
+ * never maps it, and a host without libvirt never opens it.
+ */
+extern __typeof__(virConnectOpenReadOnly) *sym_virConnectOpenReadOnly;
+extern __typeof__(virConnectClose) *sym_virConnectClose;
+extern __typeof__(virConnectListAllDomains) *sym_virConnectListAllDomains;
+extern __typeof__(virDomainGetName) *sym_virDomainGetName;
+extern __typeof__(virDomainGetState) *sym_virDomainGetState;
+extern __typeof__(virDomainGetAutostart) *sym_virDomainGetAutostart;
+extern __typeof__(virDomainIsActive) *sym_virDomainIsActive;
+extern __typeof__(virDomainIsPersistent) *sym_virDomainIsPersistent;
+extern __typeof__(virDomainGetXMLDesc) *sym_virDomainGetXMLDesc;
+extern __typeof__(virDomainFree) *sym_virDomainFree;
+extern __typeof__(virGetLastErrorMessage) *sym_virGetLastErrorMessage;
+extern __typeof__(virSetErrorFunc) *sym_virSetErrorFunc;
+
 /* The sonames they are opened by: those the build linked (Makefile, soname.h). */
-extern const char dl_libxml2_soname[], dl_libkmod_soname[];
+extern const char dl_libxml2_soname[], dl_libkmod_soname[], dl_libvirt_soname[];
 
 /* 0 once the library and every symbol above are there, else -EOPNOTSUPP. */
 int dlopen_libxml2(void);
 int dlopen_libkmod(void);
+int dlopen_libvirt(void);

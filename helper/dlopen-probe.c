@@ -14,7 +14,8 @@ int main(void)
 		(void *)xmlGetProp,    (void *)xmlNodeGetContent, (void *)xmlStrEqual,
 		(void *)&xmlFree,      (void *)kmod_new,	  (void *)kmod_unref,
 		(void *)kmod_module_new_from_name, (void *)kmod_module_probe_insert_module,
-		(void *)kmod_module_unref,
+		(void *)kmod_module_unref,	   (void *)virConnectOpenReadOnly,
+		(void *)virConnectListAllDomains,
 	};
 
 	return used[0] == NULL;
