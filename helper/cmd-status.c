@@ -759,7 +759,8 @@ static void view_add_virt(struct view *v)
 			struct vf_live *vf = &pv->pf->vf[j];
 			char names[sizeof(vf->owner) - 7];
 
-			if (vf->owner[0] ||
+			/* A hook record names the domain already; a holding process is kept as its pid. */
+			if (strncmp(vf->owner, "domain ", 7) == 0 ||
 			    !virt_describe(&v->virt, vf->pci, VIRT_LIVE, true, names, sizeof(names)))
 				continue;
 			snprintf(vf->owner, sizeof(vf->owner), "domain %s", names);
