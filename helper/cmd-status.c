@@ -752,6 +752,8 @@ static void view_add_virt(struct view *v)
 		log_warn("vfwarden: libvirt did not answer within %us: domains not shown", VIRT_TIMEOUT_MS / 1000);
 	else if (v->virt_r == -EIO)
 		log_warn("vfwarden: libvirt: %s: domains not shown", v->virt.err);
+	else if (v->virt_r == -EOPNOTSUPP)
+		log_warn("vfwarden: libvirt runs but its library cannot be loaded: domains not shown");
 	for (unsigned i = 0; v->virt_r == 0 && i < v->n_pfs; i++) {
 		struct pf_view *pv = &v->pfs[i];
 

@@ -85,6 +85,7 @@ EOF
 		"$VFWARDEN" -c "$POLICY" status --json
 	assert_success
 	python3 -c 'import json, sys; d = json.loads(sys.argv[1]); assert d["libvirt"] == "no-library", d["libvirt"]' "$output"
+	assert_stderr_line "vfwarden: libvirt runs but its library cannot be loaded: domains not shown"
 	run --separate-stderr unshare -m sh -c 'mount --bind /dev/null "$1" && shift && exec "$@"' sh "$lib" \
 		"$VFWARDEN" -c "$POLICY" apply
 	assert_success
