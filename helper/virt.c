@@ -363,7 +363,9 @@ int virt_query(struct virt_domains *v)
 		;
 	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
 		r = WIFEXITED(status) && WEXITSTATUS(status) == CHILD_NOLIB ? -EOPNOTSUPP : -EIO;
-	if (r == -EIO && !v->err[0])
+	if (r == -EIO && !v->err[0] && WIFSIGNALED(status))
+		snprintf(v->err, sizeof(v->err), "libvirt's client died of signal %d", WTERMSIG(status));
+	else if (r == -EIO && !v->err[0])
 		snprintf(v->err, sizeof(v->err), "libvirt's client failed");
 	if (r < 0) {
 		char err[sizeof(v->err)];

@@ -94,6 +94,12 @@ EOF
 }
 
 @test "libvirt: a libvirtd that never answers costs 5 s, not a hang; apply refuses the count change unless --force" {
+	# ASan intercepts the XDR functions libvirt's client calls through
+	# libtirpc, loaded only later by dlopen(): the interceptor has no real
+	# function to call and the child dies (the parent only warns).
+	if ldd "$VFWARDEN" | grep -q libasan; then
+		skip "ASan build: its xdr interceptors cannot reach a dlopen()ed libtirpc"
+	fi
 	fake_libvirtd
 	silent_socket
 	SECONDS=0
