@@ -22,6 +22,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -332,7 +333,7 @@ int virt_query(struct virt_domains *v)
 	char uri[PATH_MAX + 64], name[16];
 	int fds[2], r, status;
 	time_t started;
-	pid_t pid;
+	pid_t pid, parent;
 
 	memset(v, 0, sizeof(*v));
 	if (virt_daemon(name, sizeof(name), &started) < 0)
@@ -343,6 +344,7 @@ int virt_query(struct virt_domains *v)
 	/* What stdio holds would be written twice: the child leaves by _exit(). */
 	fflush(stdout);
 	fflush(stderr);
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
@@ -352,6 +354,9 @@ int virt_query(struct virt_domains *v)
 	}
 	if (pid == 0) {
 		close(fds[0]);
+		/* It shares apply's lock fd: it must not outlive apply and hold the lock. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(CHILD_ERR);
 		_exit(child_run(fds[1], uri));
 	}
 	close(fds[1]);
