@@ -15,14 +15,14 @@ UDEVRULESDIR ?= $(or $(PC_UDEVDIR:%=%/rules.d),/usr/lib/udev/rules.d)
 MANDIR     ?= $(DATADIR)/man
 
 CC      ?= cc
-PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0 libudev
-# libxml2, libkmod and libudev are dlopen()ed on first use (helper/dl.h): headers only.
+PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0 libudev libvirt
+# libxml2, libkmod, libudev and libvirt are dlopen()ed on first use (helper/dl.h): headers only.
 LINK_PKGS = inih libnl-3.0 libnl-route-3.0 json-c
 # They are opened by the soname that linking them would record: the probe
 # below is linked against them (and nothing else uses it), its NEEDED
 # entries become $(B)/soname.h for dl.c, and debian/rules hands the probe
 # to dpkg-shlibdeps so that Depends names the same libraries.
-DLOPEN_PKGS = libxml-2.0:libxml2:LIBXML2 libkmod:libkmod:LIBKMOD libudev:libudev:LIBUDEV
+DLOPEN_PKGS = libxml-2.0:libxml2:LIBXML2 libkmod:libkmod:LIBKMOD libudev:libudev:LIBUDEV libvirt:libvirt:LIBVIRT
 READELF ?= readelf
 WARN     = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wmissing-prototypes \
            -Wstrict-prototypes -Wvla -Wwrite-strings -Wundef -Wpointer-arith \
@@ -36,7 +36,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy vfattr sysfs proc pfwait plan converge log lock hook records state dl match backend
+CORE     = util policy vfattr sysfs proc pfwait plan converge log lock hook records state dl match virt backend
 # The backend (helper/backend.h): the kernel's in build/vfwarden, the fake
 # host of tests/fake/ in build/vfwarden-test, which the bats tier runs.
 HOST     = netlink ethtool kmod udev backend-host

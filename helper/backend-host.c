@@ -11,6 +11,7 @@ static int host_init(struct roots *r)
 	strcpy(r->run, "/run/vfwarden");
 	strcpy(r->qemu_run, "/run/libvirt/qemu");
 	r->etc[0] = '\0';
+	r->libvirt_sock[0] = '\0';
 	return 0;
 }
 

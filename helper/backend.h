@@ -27,6 +27,8 @@ struct roots {
 	char run[PATH_MAX];
 	char qemu_run[PATH_MAX]; /* libvirt's /run/libvirt/qemu: NAME.pid of each running domain */
 	char etc[PATH_MAX - 64];  /* prefix of /etc/vfwarden: "" on the host; room for its files */
+	/* libvirt's read-only socket: "" for qemu:///system's own choice (the host) */
+	char libvirt_sock[PATH_MAX];
 };
 extern struct roots roots;
 

@@ -9,6 +9,7 @@
 #include "match.h"
 #include "pfwait.h"
 #include "state.h"
+#include "virt.h"
 
 static void help(void)
 {
@@ -86,6 +87,67 @@ static void record_refused(const struct converge_opts *co, const struct pf_live 
 		log_warn("vfwarden: cannot write %s/last-apply.d/%s: %s", roots.run, pf->pci, strerror(-r));
 }
 
+/* Each VF of pf a count change to vfs would take from a domain, into why: how many. */
+static unsigned virt_victims(const struct virt_domains *v, const struct pf_live *pf, unsigned vfs,
+			     char *why, size_t size)
+{
+	unsigned n = 0;
+	size_t len = 0;
+
+	why[0] = '\0';
+	for (unsigned i = 0; i < pf->n_vf && len < size; i++) {
+		char doms[256];
+		unsigned k;
+		int w;
+
+		/* Every VF is destroyed (the count goes through 0); those from vfs on stay away. */
+		if ((k = virt_describe(v, pf->vf[i].pci, VIRT_LIVE, false, doms, sizeof(doms))))
+			w = snprintf(why + len, size - len, "%svf%u (%s) is in use by domain%s %s", n ? "; " : "",
+				     i, pf->vf[i].pci, k == 1 ? "" : "s", doms);
+		else if (i >= vfs && (k = virt_describe(v, pf->vf[i].pci, VIRT_DEFINED, false, doms, sizeof(doms))))
+			w = snprintf(why + len, size - len, "%svf%u (%s) is referenced by domain%s %s", n ? "; " : "",
+				     i, pf->vf[i].pci, k == 1 ? "" : "s", doms);
+		else
+			continue;
+		n++;
+		len = w < 0 || (size_t)w >= size - len ? size : len + (size_t)w;
+	}
+	return n;
+}
+
+/*
+ * A count change that would take a VF from a domain libvirt knows (running,
+ * or defined and needing it at its next start) is refused unless --force,
+ * as one that would destroy a VF in use (plan.c). libvirt not running is
+ * no refusal; libvirt running but not answering is (fail closed).
+ */
+static bool virt_refuses(const struct pf_policy *pol, const struct pf_live *pf, bool force)
+{
+	struct virt_domains v;
+	char why[768];
+	unsigned n;
+	int r;
+
+	if (force || !pf->numvfs || pf->numvfs == pol->vfs)
+		return false;
+	r = virt_query(&v);
+	if (r == -EOPNOTSUPP)
+		log_warn("%s: libvirt runs but its library cannot be loaded: domains not checked", pol->label);
+	if (r == -ETIMEDOUT || r == -EIO) {
+		if (r == -ETIMEDOUT)
+			snprintf(v.err, sizeof(v.err), "did not answer within %us", VIRT_TIMEOUT_MS / 1000);
+		log_err("%s: libvirt %s%s; cannot tell which domains use its VFs: changing vfs %u -> %u may remove one (--force to do it anyway); PF left alone",
+			pol->label, r == -EIO ? "failed: " : "", v.err, pf->numvfs, pol->vfs);
+		return true;
+	}
+	n = r < 0 ? 0 : virt_victims(&v, pf, pol->vfs, why, sizeof(why));
+	virt_free(&v);
+	if (n)
+		log_err("%s: %s; changing vfs %u -> %u would %s (--force to do it anyway); PF left alone",
+			pol->label, why, pf->numvfs, pol->vfs, n == 1 ? "remove it" : "remove them");
+	return n != 0;
+}
+
 /* Converge one PF and record the outcome in last-apply.d/<PCI>: EXIT_OK or EXIT_PARTIAL. */
 static int apply_pf(struct nlh *nl, const struct policy *p, unsigned i, struct pf_live *pf,
 		    const struct converge_opts *co, unsigned *changes)
@@ -101,8 +163,13 @@ static int apply_pf(struct nlh *nl, const struct policy *p, unsigned i, struct p
 		return EXIT_OK;
 	}
 	log->pf = (struct last_apply){ .time = log->all.time };
-	r = pf_converge(nl, pol, pf, co, &res);
-	if (r < 0) {
+	if (virt_refuses(pol, pf, co->force)) {
+		ret = EXIT_PARTIAL;
+		last_apply_count_failure(&log->all, "refused");
+		last_apply_count_failure(&log->pf, "refused");
+		log->all.failures++;
+		log->pf.failures = 1;
+	} else if ((r = pf_converge(nl, pol, pf, co, &res)) < 0) {
 		log_err("%s: %s", pol->label, strerror(-r));
 		last_apply_count_failure(&log->pf, "error");
 		log->pf.failures++;

@@ -15,6 +15,7 @@
 #include "dl.h"
 #include "match.h"
 #include "udev.h"
+#include "virt.h"
 
 enum verdict { OK, WARN, FAIL };
 static const char *const verdict_names[] = { [OK] = "ok", [WARN] = "warn", [FAIL] = "fail" };
@@ -312,6 +313,108 @@ static void check_managers(struct doctor *d, const struct host *h, const struct 
 		      "%u VF netdev%s without NM_UNMANAGED while NetworkManager runs", unmarked, unmarked == 1 ? "" : "s");
 }
 
+/* The VF slot pci would be of a PF on this host (sriov_offset, sriov_stride): the PF's index, -1 none. */
+static int vf_slot_of(const struct host *h, const char *pci, unsigned *idx)
+{
+	unsigned dom, bus, dev, fn, rid;
+
+	if (sscanf(pci, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return -1;
+	rid = bus << 8 | dev << 3 | fn;
+	for (unsigned k = 0; k < h->n_pf; k++) {
+		unsigned pd, pb, pdev, pfn, prid;
+		unsigned long off, stride;
+		char p[PATH_MAX];
+
+		if (sscanf(h->pf[k].pci, "%x:%x:%x.%x", &pd, &pb, &pdev, &pfn) != 4 || pd != dom ||
+		    path_join(p, sizeof(p), "%s/bus/pci/devices/%s/sriov_offset", roots.sys, h->pf[k].pci) < 0 ||
+		    read_uint_file(p, &off) < 0 ||
+		    path_join(p, sizeof(p), "%s/bus/pci/devices/%s/sriov_stride", roots.sys, h->pf[k].pci) < 0 ||
+		    read_uint_file(p, &stride) < 0 || stride == 0)
+			continue;
+		prid = pb << 8 | pdev << 3 | pfn;
+		if (rid < prid + off || (rid - prid - off) % stride || (rid - prid - off) / stride >= h->pf[k].totalvfs)
+			continue;
+		*idx = (rid - prid - off) / stride;
+		return (int)k;
+	}
+	return -1;
+}
+
+/* One PCI device a defined domain references: warns (returns 1) when it is a VF vfwarden cannot give it. */
+static int check_domain_ref(struct doctor *d, const struct host *h, const struct policy *pol,
+			    const struct match *m, const char *dom, const char *pci)
+{
+	char name[80], p[PATH_MAX], pf_pci[PCI_ADDR_LEN];
+	unsigned idx;
+	int k;
+
+	snprintf(name, sizeof(name), "domain %.70s", dom);
+	if (path_join(p, sizeof(p), "%s/bus/pci/devices/%s", roots.sys, pci) == 0 && access(p, F_OK) == 0) {
+		if (!pol || vf_read_physfn(pci, pf_pci) < 0)
+			return 0; /* not a VF (a GPU), or no policy to hold it against */
+		for (unsigned i = 0; i < h->n_pf; i++)
+			if (streq(h->pf[i].pci, pf_pci) && m->by_pf[i].state == MATCH_NONE) {
+				check(d, WARN, name, "add a [pf] section for that PF, or give the domain a VF of one the policy names",
+				      "uses VF %s of %s, which the policy does not name: vfwarden neither prepares nor resets it",
+				      pci, pf_pci);
+				return 1;
+			}
+		return 0;
+	}
+	if ((k = vf_slot_of(h, pci, &idx)) >= 0)
+		check(d, WARN, name, "raise vfs for that PF in the policy, or give the domain another VF (virsh edit)",
+		      "uses %s, vf%u of %s, which does not exist: the PF has %u VF%s", pci, idx, h->pf[k].pci,
+		      h->pf[k].numvfs, h->pf[k].numvfs == 1 ? "" : "s");
+	else
+		check(d, WARN, name, "give the domain a device of this host (virsh edit)",
+		      "uses PCI device %s, which is not on this host: it will not start", pci);
+	return 1;
+}
+
+/*
+ * libvirt, when it runs: did it start after the hooks were installed (it
+ * reads them only at start), and can each domain have the VFs it names.
+ */
+static void check_libvirt(struct doctor *d, const struct host *h, const struct policy *pol)
+{
+	char daemon[16], link[PATH_MAX], fix[96];
+	struct virt_domains v;
+	struct match m;
+	unsigned warned = 0;
+	time_t started;
+	int r;
+
+	if (virt_daemon(daemon, sizeof(daemon), &started) < 0)
+		return; /* no libvirt here, or not running: nothing to ask */
+	snprintf(fix, sizeof(fix), "systemctl restart %s", daemon);
+	r = virt_hook_newer(started, link, sizeof(link));
+	if (r > 0)
+		check(d, WARN, "libvirt-hooks", fix,
+		      "%s is newer than %s, which reads hooks only when it starts: VM starts do not call vfwarden", link, daemon);
+	else if (r == 0)
+		check(d, OK, "libvirt-hooks", NULL, "%s started after vfwarden's hooks were installed", daemon);
+	else
+		check(d, WARN, "libvirt-hooks", "make install (or reinstall the package), then restart libvirt",
+		      "no vfwarden hook in /etc/libvirt/hooks: VMs get their VFs as they are");
+	if ((r = virt_query(&v)) < 0) {
+		check(d, WARN, "libvirt-domains", r == -EOPNOTSUPP ? "install libvirt's client library (libvirt0)" : NULL,
+		      "%s runs, but %s", daemon,
+		      r == -ETIMEDOUT ? "did not answer in time" : r == -EOPNOTSUPP ? "its library cannot be loaded" : v.err);
+		return;
+	}
+	if (pol && match_build(&m, pol, h) < 0)
+		pol = NULL;
+	for (unsigned i = 0; i < v.n_ref; i++)
+		warned += check_domain_ref(d, h, pol, &m, v.dom[v.ref[i].dom].name, v.ref[i].pci);
+	if (pol)
+		match_free(&m);
+	if (!warned)
+		check(d, OK, "libvirt-domains", NULL, "%u domain%s, each can have the VFs it names", v.n_dom,
+		      v.n_dom == 1 ? "" : "s");
+	virt_free(&v);
+}
+
 /* -1 to go on, else the exit status. */
 static int parse_opts(struct doctor *d, int argc, char **argv)
 {
@@ -402,6 +505,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		check(&d, OK, "policy", NULL, "valid, %u PF%s", p.n_pfs, p.n_pfs == 1 ? "" : "s");
 		check_policy_pfs(&d, &p, &h);
 	}
+	check_libvirt(&d, &h, r < 0 ? NULL : &p);
 	policy_free(&p);
 	host_free(&h);
 	return report(&d);

@@ -15,6 +15,7 @@
 #include "match.h"
 #include "records.h"
 #include "state.h"
+#include "virt.h"
 
 #define STATUS_SCHEMA "vfwarden-status/2"
 
@@ -49,6 +50,9 @@ struct view {
 	bool host_has_pfs;
 	const struct host *host;
 	struct match m; /* empty when the policy is invalid */
+	/* libvirt's domains (virt_query(): 0 when it answered) */
+	int virt_r;
+	struct virt_domains virt;
 };
 
 static void help(void)
@@ -146,7 +150,49 @@ static json_object *attr_json(enum vf_key k, const struct vf_attrs *v)
 	}
 }
 
-static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool managed)
+/* The libvirt domains that reference the VF, running or defined; null when libvirt did not answer. */
+static json_object *domains_json(const struct view *v, const char *pci)
+{
+	json_object *a;
+
+	if (v->virt_r < 0)
+		return NULL;
+	a = json_object_new_array();
+	for (unsigned i = 0; i < v->virt.n_ref; i++) {
+		const struct virt_ref *r = &v->virt.ref[i];
+		const struct virt_dom *d = &v->virt.dom[r->dom];
+		json_object *o;
+
+		if (!streq(r->pci, pci))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(d->name));
+		json_object_object_add(o, "state", json_object_new_string(virt_state_name(d->state)));
+		json_object_object_add(o, "active", json_object_new_boolean(d->active));
+		json_object_object_add(o, "autostart", json_object_new_boolean(d->autostart));
+		json_object_object_add(o, "uses", json_object_new_boolean(r->live));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
+static const char *virt_status_name(int r)
+{
+	switch (r) {
+	case 0:
+		return "ok";
+	case -ESRCH:
+		return "not-running";
+	case -EOPNOTSUPP:
+		return "no-library";
+	case -ETIMEDOUT:
+		return "timeout";
+	default:
+		return "error";
+	}
+}
+
+static json_object *vf_json(const struct view *v, const struct vf_live *vf, uint32_t drift, bool managed)
 {
 	json_object *o = json_object_new_object(), *d = json_object_new_array();
 
@@ -166,10 +212,11 @@ static json_object *vf_json(const struct vf_live *vf, uint32_t drift, bool manag
 			json_object_array_add(d, json_object_new_string(vf_key_name((enum vf_key)k)));
 	json_object_object_add(o, "managed", json_object_new_boolean(managed));
 	json_object_object_add(o, "drift", d);
+	json_object_object_add(o, "domains", domains_json(v, vf->pci));
 	return o;
 }
 
-static json_object *pf_json(const struct pf_view *v)
+static json_object *pf_json(const struct view *view, const struct pf_view *v)
 {
 	const struct pf_live *pf = v->pf;
 	const struct pf_policy *pol = v->pol;
@@ -202,7 +249,7 @@ static json_object *pf_json(const struct pf_view *v)
 			vf_wanted(pol, pf, i, &want);
 			d = vf_drift(pol, &want, &pf->vf[i]);
 		}
-		json_object_array_add(vfs, vf_json(&pf->vf[i], d, managed));
+		json_object_array_add(vfs, vf_json(view, &pf->vf[i], d, managed));
 	}
 	return o;
 }
@@ -216,8 +263,9 @@ static void print_json(const struct view *v, bool policy_ok)
 	json_object_object_add(root, "policy_valid", json_object_new_boolean(policy_ok));
 	json_object_object_add(root, "pfs", pfs);
 	json_object_object_add(root, "absent_pfs", absent);
+	json_object_object_add(root, "libvirt", json_object_new_string(virt_status_name(v->virt_r)));
 	for (unsigned i = 0; i < v->n_pfs; i++)
-		json_object_array_add(pfs, pf_json(&v->pfs[i]));
+		json_object_array_add(pfs, pf_json(v, &v->pfs[i]));
 	for (unsigned i = 0; i < v->n_absent; i++) {
 		json_object *o = json_object_new_object();
 
@@ -328,16 +376,15 @@ static const char *pf_colour(unsigned col, const char *c, bool last)
 #define MARK(bit) ((drift & (1u << (bit))) ? "*" : "")
 
 static int vf_row(struct table *t, const char *label, const struct pf_live *pf, const struct vf_live *vf,
-		  bool count_drift, uint32_t drift)
+		  const char *own, bool count_drift, uint32_t drift)
 {
 	char m[MAC_STR_LEN], vlan[32], rate[32], dl[160], mac[24], sp[8], tr[8], ls[12], drv[40], idx[12];
-	char owner[128];
+	char owner[400];
 	const char *cells[] = { label, pf->ifname[0] ? pf->ifname : "-", pf->pci, idx, vf->pci, drv, mac,
 				vlan, sp, tr, ls, rate, owner, dl };
 
 	/* A release that left the reset to the next apply (records.h). */
-	snprintf(owner, sizeof(owner), "%s%s", vf->owner[0] ? vf->owner : "-",
-		 vf->reset_pending ? " (reset pending)" : "");
+	snprintf(owner, sizeof(owner), "%.380s%s", own, vf->reset_pending ? " (reset pending)" : "");
 
 	drift_list(count_drift, drift, dl, sizeof(dl));
 	if (vf->nl_valid) {
@@ -371,6 +418,17 @@ static const char *pf_label(const struct pf_view *pv)
 	return pv->pol ? pv->pol->label : pv->amb[0] ? "ambiguous" : "-";
 }
 
+/* OWNER: who uses the VF, then the defined domains that reference it ("reserved: vm3 (shut off)"). */
+static const char *owner_cell(const struct view *v, const struct vf_live *vf, char *buf, size_t size)
+{
+	char doms[256];
+
+	if (v->virt_r < 0 || !virt_describe(&v->virt, vf->pci, VIRT_DEFINED, false, doms, sizeof(doms)))
+		return vf->owner[0] ? vf->owner : "-";
+	snprintf(buf, size, "%s%sreserved: %s", vf->owner, vf->owner[0] ? "; " : "", doms);
+	return buf;
+}
+
 static int vf_table(const struct view *v)
 {
 	static const char *const head[] = { "PF", "IFACE", "PCI", "VF", "VF-PCI", "DRIVER", "MAC", "VLAN/QOS",
@@ -385,12 +443,14 @@ static int vf_table(const struct view *v)
 		for (unsigned j = 0; r == 0 && j < pv->pf->n_vf; j++) {
 			struct vf_live want;
 			uint32_t d = 0;
+			char owner[384];
 
 			if (pol && j < pol->vfs) {
 				vf_wanted(pol, pv->pf, j, &want);
 				d = vf_drift(pol, &want, &pv->pf->vf[j]);
 			}
 			r = vf_row(&t, pf_label(pv), pv->pf, &pv->pf->vf[j],
+				   owner_cell(v, &pv->pf->vf[j], owner, sizeof(owner)),
 				   pol && pol->vfs != pv->pf->numvfs, d);
 		}
 	}
@@ -737,6 +797,38 @@ static int view_build(struct view *v, const struct policy *p, bool policy_ok, st
 	return ret;
 }
 
+/*
+ * libvirt names the domain of a VF that a running domain uses, also
+ * without the hook's record (a domain started before vfwarden was
+ * installed or libvirtd loaded the hook).
+ */
+static void view_add_virt(struct view *v)
+{
+	v->virt_r = virt_query(&v->virt);
+	if (v->virt_r == -ETIMEDOUT)
+		log_warn("vfwarden: libvirt did not answer within %us: domains not shown", VIRT_TIMEOUT_MS / 1000);
+	else if (v->virt_r == -EIO)
+		log_warn("vfwarden: libvirt: %s: domains not shown", v->virt.err);
+	else if (v->virt_r == -EOPNOTSUPP)
+		log_warn("vfwarden: libvirt runs but its library cannot be loaded: domains not shown");
+	for (unsigned i = 0; v->virt_r == 0 && i < v->n_pfs; i++) {
+		struct pf_view *pv = &v->pfs[i];
+
+		for (unsigned j = 0; j < pv->pf->n_vf; j++) {
+			struct vf_live *vf = &pv->pf->vf[j];
+			char names[sizeof(vf->owner) - 7];
+
+			/* A hook record names the domain already; a holding process is kept as its pid. */
+			if (strncmp(vf->owner, "domain ", 7) == 0 ||
+			    !virt_describe(&v->virt, vf->pci, VIRT_LIVE, true, names, sizeof(names)))
+				continue;
+			snprintf(vf->owner, sizeof(vf->owner), "domain %s", names);
+			pv->in_use += !vf->in_use;
+			vf->in_use = true;
+		}
+	}
+}
+
 static int parse_args(int argc, char **argv, struct cli_operands *ops, bool *json, bool *prom,
 		      const char **output)
 {
@@ -823,6 +915,9 @@ static int run(const struct cli *cli, int argc, char **argv)
 	}
 	if (r != EXIT_OK && ret == EXIT_OK)
 		ret = r;
+	v.virt_r = -ESRCH;
+	if (!prom)
+		view_add_virt(&v);
 	if (prom)
 		prometheus(&p, policy_ok, &v);
 	else if (json)
@@ -837,6 +932,7 @@ out:
 	for (unsigned i = 0; i < v.n_pfs; i++)
 		if (v.pfs[i].policy)
 			records_overlay_free(v.pfs[i].policy, &v.pfs[i].eff);
+	virt_free(&v.virt);
 	free(v.pfs);
 	free(v.absent);
 	match_free(&v.m);

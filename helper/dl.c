@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 #include "dl.h"
-/* LIBXML2_SONAME, LIBKMOD_SONAME, LIBUDEV_SONAME: what the build links -lxml2, -lkmod and -ludev to (Makefile). */
+/* LIBXML2_SONAME, LIBKMOD_SONAME, LIBUDEV_SONAME, LIBVIRT_SONAME: what the build links -lxml2, -lkmod, -ludev and -lvirt to (Makefile). */
 #include "soname.h"
 
 __typeof__(xmlReadMemory) *sym_xmlReadMemory;
@@ -32,7 +32,20 @@ __typeof__(udev_device_get_property_value) *sym_udev_device_get_property_value;
 __typeof__(udev_device_unref) *sym_udev_device_unref;
 
 const char dl_libxml2_soname[] = LIBXML2_SONAME, dl_libkmod_soname[] = LIBKMOD_SONAME;
-const char dl_libudev_soname[] = LIBUDEV_SONAME;
+const char dl_libudev_soname[] = LIBUDEV_SONAME, dl_libvirt_soname[] = LIBVIRT_SONAME;
+
+__typeof__(virConnectOpenReadOnly) *sym_virConnectOpenReadOnly;
+__typeof__(virConnectClose) *sym_virConnectClose;
+__typeof__(virConnectListAllDomains) *sym_virConnectListAllDomains;
+__typeof__(virDomainGetName) *sym_virDomainGetName;
+__typeof__(virDomainGetState) *sym_virDomainGetState;
+__typeof__(virDomainGetAutostart) *sym_virDomainGetAutostart;
+__typeof__(virDomainIsActive) *sym_virDomainIsActive;
+__typeof__(virDomainIsPersistent) *sym_virDomainIsPersistent;
+__typeof__(virDomainGetXMLDesc) *sym_virDomainGetXMLDesc;
+__typeof__(virDomainFree) *sym_virDomainFree;
+__typeof__(virGetLastErrorMessage) *sym_virGetLastErrorMessage;
+__typeof__(virSetErrorFunc) *sym_virSetErrorFunc;
 
 struct dl_sym {
 	const char *name;
@@ -107,4 +120,17 @@ int dlopen_libudev(void)
 	};
 
 	return dl_open(dl_libudev_soname, syms, sizeof(syms) / sizeof(syms[0]), &state);
+}
+
+int dlopen_libvirt(void)
+{
+	static int state;
+	static const struct dl_sym syms[] = {
+		SYM(virConnectOpenReadOnly), SYM(virConnectClose),	SYM(virConnectListAllDomains),
+		SYM(virDomainGetName),	     SYM(virDomainGetState),	SYM(virDomainGetAutostart),
+		SYM(virDomainIsActive),	     SYM(virDomainIsPersistent), SYM(virDomainGetXMLDesc),
+		SYM(virDomainFree),	     SYM(virGetLastErrorMessage), SYM(virSetErrorFunc),
+	};
+
+	return dl_open(dl_libvirt_soname, syms, sizeof(syms) / sizeof(syms[0]), &state);
 }

@@ -11,6 +11,8 @@
  */
 #include <libkmod.h>
 #include <libudev.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -39,9 +41,28 @@ extern __typeof__(udev_device_get_property_value) *sym_udev_device_get_property_
 extern __typeof__(udev_device_unref) *sym_udev_device_unref;
 
 /* The sonames they are opened by: those the build linked (Makefile, soname.h). */
-extern const char dl_libxml2_soname[], dl_libkmod_soname[], dl_libudev_soname[];
+extern const char dl_libxml2_soname[], dl_libkmod_soname[], dl_libudev_soname[], dl_libvirt_soname[];
+
+/*
+ * libvirt's client (virt.c), opened in a child process only: the parent
+ * never maps it, and a host without libvirt never opens it.
+ */
+extern __typeof__(virConnectOpenReadOnly) *sym_virConnectOpenReadOnly;
+extern __typeof__(virConnectClose) *sym_virConnectClose;
+extern __typeof__(virConnectListAllDomains) *sym_virConnectListAllDomains;
+extern __typeof__(virDomainGetName) *sym_virDomainGetName;
+extern __typeof__(virDomainGetState) *sym_virDomainGetState;
+extern __typeof__(virDomainGetAutostart) *sym_virDomainGetAutostart;
+extern __typeof__(virDomainIsActive) *sym_virDomainIsActive;
+extern __typeof__(virDomainIsPersistent) *sym_virDomainIsPersistent;
+extern __typeof__(virDomainGetXMLDesc) *sym_virDomainGetXMLDesc;
+extern __typeof__(virDomainFree) *sym_virDomainFree;
+extern __typeof__(virGetLastErrorMessage) *sym_virGetLastErrorMessage;
+extern __typeof__(virSetErrorFunc) *sym_virSetErrorFunc;
+
 
 /* 0 once the library and every symbol above are there, else -EOPNOTSUPP. */
 int dlopen_libxml2(void);
 int dlopen_libkmod(void);
 int dlopen_libudev(void);
+int dlopen_libvirt(void);

@@ -19,6 +19,7 @@ int main(void)
 		(void *)udev_queue_get_udev_is_active, (void *)udev_queue_unref,
 		(void *)udev_device_new_from_subsystem_sysname, (void *)udev_device_get_is_initialized,
 		(void *)udev_device_get_property_value, (void *)udev_device_unref,
+		(void *)virConnectOpenReadOnly, (void *)virConnectListAllDomains,
 	};
 
 	return used[0] == NULL;

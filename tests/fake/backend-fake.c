@@ -231,6 +231,7 @@ static int fake_init(struct roots *r)
 	    path_join(r->run, sizeof(r->run), "%s/run/vfwarden", t) < 0 ||
 	    path_join(r->qemu_run, sizeof(r->qemu_run), "%s/run/libvirt/qemu", t) < 0 ||
 	    path_join(r->etc, sizeof(r->etc), "%s", t) < 0 ||
+	    path_join(r->libvirt_sock, sizeof(r->libvirt_sock), "%s/run/libvirt/libvirt-sock-ro", t) < 0 ||
 	    path_join(fake_nl, sizeof(fake_nl), "%s/netlink", t) < 0)
 		return -ENAMETOOLONG;
 	return 0;

@@ -515,3 +515,111 @@ EOF
 	virsh -q net-destroy vfpool2 > /dev/null
 	virsh -q net-undefine vfpool2 > /dev/null
 }
+
+# issue 19: libvirt asked read-only, outside the hook (helper/virt.c).
+@test "libvirt: a defined, never-started domain on VF 2 blocks vfs 3 -> 1; --force goes through; doctor names it" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 3
+EOF
+	"$VFWARDEN" apply
+	numvfs=/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs
+	assert_equal "$(cat "$numvfs")" 3
+	vf2=$(vf_pci "$PF0_PCI" 2)
+	domain vm3 "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 2)</source></hostdev>"
+	virsh -q autostart vm3 > /dev/null
+	# What libvirt knows: defined, shut off, autostart, on VF 2.
+	run virsh -q domstate vm3
+	assert_output "shut off"
+	run virsh -q dominfo vm3
+	assert_line --regexp '^Autostart: +enable'
+	run virsh -q dumpxml --inactive vm3
+	assert_output --partial "$(vf_address "$PF0_PCI" 2 | sed "s|type='pci' ||; s|/>||")"
+	run "$VFWARDEN" status
+	assert_success
+	assert_output --partial "reserved: vm3 (shut off, autostart)"
+	run "$VFWARDEN" status --json
+	assert_success
+	echo "$output" | python3 -c '
+import json, sys
+vfs = [p for p in json.load(sys.stdin)["pfs"] if p["label"] == "a"][0]["vfs"]
+assert vfs[2]["domains"] == [{"name": "vm3", "state": "shut off", "active": False, "autostart": True, "uses": False}], vfs[2]
+assert vfs[2]["owner"] is None and not vfs[2]["in_use"], vfs[2]
+assert vfs[0]["domains"] == [] and vfs[1]["domains"] == [], vfs'
+
+	sed -i 's/^vfs = 3$/vfs = 1/' "$POLICY"
+	run "$VFWARDEN" apply
+	assert_failure 3
+	assert_output --partial "a: vf2 ($vf2) is referenced by domain vm3 (shut off, autostart); changing vfs 3 -> 1 would remove it (--force to do it anyway); PF left alone"
+	assert_equal "$(cat "$numvfs")" 3
+	[ -e "/sys/bus/pci/devices/$vf2" ]
+	# A dry run says the same and writes nothing either.
+	run "$VFWARDEN" apply --dry-run
+	assert_failure 3
+	assert_output --partial "is referenced by domain vm3 (shut off, autostart)"
+	assert_equal "$(cat "$numvfs")" 3
+	run "$VFWARDEN" apply --force
+	assert_success
+	assert_equal "$(cat "$numvfs")" 1
+	[ ! -e "/sys/bus/pci/devices/$vf2" ]
+	run virsh -q domstate vm3
+	assert_output "shut off"
+	run "$VFWARDEN" doctor
+	assert_output --regexp "warn +domain vm3 +uses $vf2, vf2 of $PF0_PCI, which does not exist: the PF has 1 VF"
+	# A VF of a PF the policy does not name.
+	echo 1 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
+	domain other "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF1_PCI" 0)</source></hostdev>"
+	run "$VFWARDEN" doctor
+	assert_output --regexp "warn +domain other +uses VF $(vf_pci "$PF1_PCI" 0) of $PF1_PCI, which the policy does not name"
+	assert_output --regexp "ok +libvirt-hooks +libvirtd started after vfwarden's hooks were installed"
+}
+
+@test "libvirt: a domain started while libvirt had no vfwarden hook is named by status; doctor sees a hook newer than libvirtd" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+EOF
+	"$VFWARDEN" apply
+	vf=$(vf_pci "$PF0_PCI" 1)
+	domain early "<hostdev mode='subsystem' type='pci' managed='yes'><source>$(vf_address "$PF0_PCI" 1)</source></hostdev>"
+	hook=/etc/libvirt/hooks/qemu.d/vfwarden
+	# libvirt runs what qemu.d holds at each call: without the link, no hook.
+	mv "$hook" /etc/libvirt/hooks/vfwarden.away
+	run virsh -q start early
+	st=$status
+	mv /etc/libvirt/hooks/vfwarden.away "$hook"
+	[ "$st" = 0 ] || fail "start: $output"
+	run virsh -q domstate early
+	assert_output running
+	# The hook did not run (no record) and libvirt gave the VF to the domain.
+	[ ! -e "/run/vfwarden/vf/$vf" ]
+	assert_equal "$(vf_driver "$PF0_PCI" 1)" vfio-pci
+	run virsh -q dumpxml early
+	assert_output --partial "$(vf_address "$PF0_PCI" 1 | sed "s|type='pci' ||; s|/>||")"
+	run "$VFWARDEN" status
+	assert_success
+	assert_output --regexp "$vf +vfio-pci .* domain early"
+	run "$VFWARDEN" status --json
+	assert_success
+	echo "$output" | python3 -c '
+import json, sys
+vf = [p for p in json.load(sys.stdin)["pfs"] if p["label"] == "a"][0]["vfs"][1]
+assert vf["owner"]["kind"] == "domain" and vf["owner"]["name"] == "early" and vf["in_use"], vf
+assert "pid" in vf["owner"], vf
+assert vf["domains"] == [{"name": "early", "state": "running", "active": True, "autostart": False, "uses": True}], vf'
+	# A count change would destroy it: refused, naming the domain libvirt runs.
+	sed -i 's/^vfs = 2$/vfs = 1/' "$POLICY"
+	run "$VFWARDEN" apply
+	assert_failure 3
+	assert_output --partial "vf1 ($vf) is in use by domain early (running)"
+	assert_equal "$(cat "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs")" 2
+	# A hook link newer than libvirtd: libvirt has not seen it.
+	touch -h "$hook"
+	run "$VFWARDEN" doctor
+	assert_output --regexp "warn +libvirt-hooks +$hook is newer than libvirtd, which reads hooks only when it starts"
+	assert_output --partial "fix: systemctl restart libvirtd"
+	touch -h -d '1 hour ago' "$hook"
+	virsh -q destroy early
+}
