@@ -15,9 +15,9 @@ UDEVRULESDIR ?= $(or $(PC_UDEVDIR:%=%/rules.d),/usr/lib/udev/rules.d)
 MANDIR     ?= $(DATADIR)/man
 
 CC      ?= cc
-PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0
+PKGS     = inih libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libkmod json-c libxml-2.0
 # libxml2 and libkmod are dlopen()ed on first use (helper/dl.h): headers only.
-LINK_PKGS = inih libnl-3.0 libnl-route-3.0 json-c
+LINK_PKGS = inih libnl-3.0 libnl-route-3.0 libnl-genl-3.0 json-c
 # They are opened by the soname that linking them would record: the probe
 # below is linked against them (and nothing else uses it), its NEEDED
 # entries become $(B)/soname.h for dl.c, and debian/rules hands the probe
@@ -36,7 +36,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy sysfs pfwait netlink plan converge log lock hook state dl
+CORE     = util policy sysfs pfwait netlink devlink eswitch plan converge log lock hook state dl
 CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor cmd-udev
 CORE_O   = $(CORE:%=$(B)/%.o)
 CMDS_O   = $(CMDS:%=$(B)/%.o)

@@ -10,6 +10,7 @@ enum act_type {
 	ACT_VF_ATTR,
 	ACT_VF_DRIVER,
 	ACT_VF_REBIND,
+	ACT_ESWITCH,
 };
 
 /*
@@ -17,6 +18,7 @@ enum act_type {
  * mac: mac; vlan: v1 vlan, v2 qos, v3 proto; max-tx-rate and min-tx-rate:
  * v1 max, v2 min (the kernel sets both at once); others: v1.
  * ACT_NUMVFS: v1 from, v2 to. ACT_AUTOPROBE: v1. ACT_VF_DRIVER: to.
+ * ACT_ESWITCH: v1 the enum eswitch_mode to set.
  */
 struct action {
 	enum act_type type;
@@ -42,7 +44,7 @@ struct plan_opts {
 };
 
 void plan_free(struct plan *pl);
-/* Phase 1: link up, autoprobe and VF count. */
+/* Phase 1: link up, autoprobe, eswitch mode and VF count, in the order the driver needs. */
 int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 		  const struct plan_opts *o, struct plan *pl);
 /* Phase 2: attributes and drivers of each VF, against live (after phase 1). */

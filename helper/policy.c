@@ -35,6 +35,7 @@ static const char *const key_names[_KEY_MAX] = {
 	[KEY_VFS] = "vfs",
 	[KEY_PF_UP] = "pf-up",
 	[KEY_ALLOW_DOMAIN] = "allow-domain",
+	[KEY_ESWITCH_MODE] = "eswitch-mode",
 };
 
 static const char *const driver_names[] = {
@@ -568,6 +569,14 @@ static const char *section_name(const struct section *s, char *buf, size_t size)
 
 static int key_lookup(const char *name);
 
+static int parse_eswitch_mode(struct section *s, const char *v, char *err, size_t errsz)
+{
+	if ((s->eswitch_mode = eswitch_mode_parse(v)) != ESWITCH_UNSET)
+		return 0;
+	snprintf(err, errsz, "invalid eswitch-mode '%s' (legacy or switchdev)", v);
+	return -EINVAL;
+}
+
 /*
  * allow-domain = trust, max-tx-rate: the VF settings a domain may choose in
  * its <metadata>. vf-driver is not among them: the hook binds vfio-pci.
@@ -723,6 +732,8 @@ static int parse_value(struct section *s, int key, const char *v, char *err, siz
 		return -EINVAL;
 	case KEY_ALLOW_DOMAIN:
 		return parse_allow_domain(s, v, err, errsz);
+	case KEY_ESWITCH_MODE:
+		return parse_eswitch_mode(s, v, err, errsz);
 	case KEY_VFS:
 		if ((r = parse_uint(v, VFS_MAX, &n)) < 0) {
 			snprintf(err, errsz, "invalid vfs '%s' (0-%d)", v, VFS_MAX);
@@ -758,7 +769,7 @@ static int policy_handler(void *user, const char *section, const char *name, con
 		return 1;
 	}
 	if ((key == KEY_DEVICE && s->kind != SECTION_PF) ||
-	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN) &&
+	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN || key == KEY_ESWITCH_MODE) &&
 	     s->kind == SECTION_VF)) {
 		error_at(p, &at, "key '%s' is not allowed in %s", name, section_name(s, sn, sizeof(sn)));
 		return 1;
@@ -1297,6 +1308,8 @@ static void merge_defaults(const struct policy *p, struct section *d)
 					d->pf_up = s->pf_up;
 				if (k == KEY_ALLOW_DOMAIN)
 					d->allow_domain = s->allow_domain;
+				if (k == KEY_ESWITCH_MODE)
+					d->eswitch_mode = s->eswitch_mode;
 			}
 		d->set |= s->set;
 		d->bad |= s->bad;
@@ -1337,6 +1350,7 @@ static bool pf_resolve(struct policy *p, const struct section *s, const struct s
 	pf->pf_up = (s->set & (1u << KEY_PF_UP)) ? s->pf_up
 		    : (d->set & (1u << KEY_PF_UP)) ? d->pf_up : true;
 	pf->allow_domain = (s->set & (1u << KEY_ALLOW_DOMAIN)) ? s->allow_domain : d->allow_domain;
+	pf->eswitch_mode = (s->set & (1u << KEY_ESWITCH_MODE)) ? s->eswitch_mode : d->eswitch_mode;
 	/* Each VF is a struct in memory: bound them all, whatever vfs says. */
 	if (pf->vfs > POLICY_VFS_TOTAL_MAX - *total) {
 		error_at(p, &s->at, "[pf %s] with vfs = %u: the policy would describe more than %d VFs",
