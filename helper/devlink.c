@@ -259,8 +259,9 @@ int devlink_eswitch_get(const char *dev, enum eswitch_mode *mode)
 
 	if (roots.test)
 		return fake_get(dev, mode);
+	/* ENODEV: no devlink instance for the device (igb registers none). */
 	if ((r = dl_call(&c, DEVLINK_CMD_ESWITCH_GET, 0, -1)) < 0)
-		return r;
+		return r == -ENODEV ? -EOPNOTSUPP : r;
 	if (!c.have_mode)
 		return -EPROTO;
 	*mode = c.mode;
