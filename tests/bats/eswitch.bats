@@ -216,3 +216,16 @@ assert (up["eswitch_mode"], up["policy_eswitch_mode"]) == ("legacy", "switchdev"
 assert [v["representor"] for v in up["vfs"]] == [None, None], up["vfs"]
 EOF
 }
+
+@test "eswitch: a PF without a driver yet is skipped with a notice, its eswitch untouched" {
+	host_esw netdevsim switchdev
+	fake_devlink $PF legacy
+	sed -i "s/^device = enp1s0/device = $PF/" "$POLICY"
+	# before its driver's probe: no driver, no netdev
+	rm -r "$DEV/driver" "$DEV/net" "$SYS/class/net/enp1s0"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_stderr_line "uplink: $PF has no driver bound yet, skipped"
+	[ "$(devlink_mode $PF)" = legacy ]
+	! grep -qs devlink "$NL/log"
+}
