@@ -69,7 +69,9 @@ static int fake_get(const char *dev, enum eswitch_mode *mode)
 		return r;
 	if (!(m = strstr(buf, "mode ")))
 		return -EOPNOTSUPP;
-	*mode = eswitch_mode_parse(strtok(m + 5, "\n"));
+	m += 5;
+	m[strcspn(m, "\n")] = '\0';
+	*mode = eswitch_mode_parse(m);
 	return *mode == ESWITCH_UNSET ? -EPROTO : 0;
 }
 
