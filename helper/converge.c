@@ -381,7 +381,8 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		return r;
 	if ((r = read_eswitch(pol, pf, res)) != 0)
 		return r < 0 ? r : 0;
-	if ((pf->numvfs != pol->vfs || pf->eswitch_mode != pol->eswitch_mode) && !o->force && (r = scan_host_use(nl, pf)) < 0)
+	if ((pf->numvfs != pol->vfs || pf->eswitch_mode != pol->eswitch_mode) && !o->force &&
+	    (r = scan_host_use(nl, pf)) < 0)
 		return r;
 
 	if ((r = plan_pf_count(pol, pf, &po, &pl)) < 0)
