@@ -15,9 +15,9 @@ UDEVRULESDIR ?= $(or $(PC_UDEVDIR:%=%/rules.d),/usr/lib/udev/rules.d)
 MANDIR     ?= $(DATADIR)/man
 
 CC      ?= cc
-PKGS     = inih libnl-3.0 libnl-route-3.0 libkmod json-c libxml-2.0 libudev libvirt
+PKGS     = inih libnl-3.0 libnl-route-3.0 libnl-genl-3.0 libkmod json-c libxml-2.0 libudev libvirt
 # libxml2, libkmod, libudev and libvirt are dlopen()ed on first use (helper/dl.h): headers only.
-LINK_PKGS = inih libnl-3.0 libnl-route-3.0 json-c
+LINK_PKGS = inih libnl-3.0 libnl-route-3.0 libnl-genl-3.0 json-c
 # They are opened by the soname that linking them would record: the probe
 # below is linked against them (and nothing else uses it), its NEEDED
 # entries become $(B)/soname.h for dl.c, and debian/rules hands the probe
@@ -36,11 +36,11 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy vfattr sysfs proc pfwait plan converge log lock hook records state dl match virt backend
+CORE     = util policy vfattr sysfs proc pfwait eswitch plan converge log lock hook records state dl match virt backend
 # The backend (helper/backend.h): the kernel's in build/vfwarden, the fake
 # host of tests/fake/ in build/vfwarden-test, which the bats tier runs.
-HOST     = netlink ethtool kmod udev backend-host
-FAKE     = backend-fake fake-udev
+HOST     = netlink devlink ethtool kmod udev backend-host
+FAKE     = backend-fake fake-udev fake-devlink
 CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor cmd-udev
 CORE_O   = $(CORE:%=$(B)/%.o)
 HOST_O   = $(HOST:%=$(B)/%.o)

@@ -36,7 +36,7 @@ static void report(void *ud, const struct pf_policy *pol, const struct pf_live *
 	struct apply_log *log = ud;
 	char who[64], e[128];
 
-	if (a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS)
+	if (a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS || a->type == ACT_ESWITCH)
 		snprintf(who, sizeof(who), "%s", pol->label);
 	else
 		snprintf(who, sizeof(who), "%s vf%u", pol->label, a->vf);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "devlink.h"
 #include "match.h"
 #include "records.h"
 #include "state.h"
@@ -213,6 +214,7 @@ static json_object *vf_json(const struct view *v, const struct vf_live *vf, uint
 	json_object_object_add(o, "managed", json_object_new_boolean(managed));
 	json_object_object_add(o, "drift", d);
 	json_object_object_add(o, "domains", domains_json(v, vf->pci));
+	json_object_object_add(o, "representor", vf->rep[0] ? json_object_new_string(vf->rep) : NULL);
 	return o;
 }
 
@@ -240,6 +242,10 @@ static json_object *pf_json(const struct view *view, const struct pf_view *v)
 	json_object_object_add(o, "drift", json_object_new_boolean(pol && pol->vfs != pf->numvfs));
 	json_object_object_add(o, "ambiguous", amb);
 	json_object_object_add(o, "vfs", vfs);
+	json_object_object_add(o, "eswitch_mode", pf->eswitch_mode == ESWITCH_UNSET ? NULL
+				: json_object_new_string(eswitch_mode_name(pf->eswitch_mode)));
+	json_object_object_add(o, "policy_eswitch_mode", !pol || pol->eswitch_mode == ESWITCH_UNSET ? NULL
+				: json_object_new_string(eswitch_mode_name(pol->eswitch_mode)));
 	for (unsigned i = 0; i < pf->n_vf; i++) {
 		struct vf_live want;
 		uint32_t d = 0;
@@ -462,6 +468,51 @@ static int vf_table(const struct view *v)
 	return r;
 }
 
+static bool shows_eswitch(const struct pf_view *pv)
+{
+	return pv->pf->eswitch_mode == ESWITCH_SWITCHDEV ||
+	       (pv->pol && pv->pol->eswitch_mode != ESWITCH_UNSET);
+}
+
+/*
+ * PFs in switchdev mode, or whose policy sets eswitch-mode: the mode ('*'
+ * where it is not the policy's) and each VF's representor netdev.
+ */
+static int rep_table(const struct view *v)
+{
+	static const char *const head[] = { "PF", "IFACE", "PCI", "ESWITCH", "VF", "REPRESENTOR" };
+	struct table t = { .n_cols = ELEMENTSOF(head) };
+	int r = table_add(&t, head);
+
+	for (unsigned i = 0; r == 0 && i < v->n_pfs; i++) {
+		const struct pf_view *pv = &v->pfs[i];
+		const struct pf_live *pf = pv->pf;
+		char mode[16], idx[12] = "-";
+		const char *row[] = { pv->pol ? pv->pol->label : "-", pf->ifname[0] ? pf->ifname : "-", pf->pci,
+				      mode, idx, "-" };
+
+		if (!shows_eswitch(pv))
+			continue;
+		snprintf(mode, sizeof(mode), "%s%s", eswitch_mode_name(pf->eswitch_mode),
+			 pv->pol && pv->pol->eswitch_mode && pv->pol->eswitch_mode != pf->eswitch_mode ? "*" : "");
+		if (pf->eswitch_mode != ESWITCH_SWITCHDEV || !pf->n_vf) {
+			r = table_add(&t, row);
+			continue;
+		}
+		for (unsigned j = 0; r == 0 && j < pf->n_vf; j++) {
+			snprintf(idx, sizeof(idx), "%u", j);
+			row[5] = pf->vf[j].rep[0] ? pf->vf[j].rep : "-";
+			r = table_add(&t, row);
+		}
+	}
+	if (r == 0 && t.n_rows > 1) {
+		fputc('\n', out);
+		table_print(&t, pf_colour);
+	}
+	table_free(&t);
+	return r;
+}
+
 /* LINK: up, down, or no-carrier (up without a cable or peer). */
 static const char *pf_link(const struct pf_live *pf)
 {
@@ -515,9 +566,9 @@ static int print_tables(const struct view *v)
 		fprintf(out, "No SR-IOV PF on this host: no network device offers VFs (sriov_totalvfs).\n"
 			     "Run 'vfwarden doctor' to see why (IOMMU, SR-IOV off in the firmware, driver).\n%s",
 			v->n_absent ? "\n" : "");
-	if ((r = pf_table(v)) < 0)
+	if ((r = pf_table(v)) < 0 || (r = vf_table(v)) < 0)
 		return r;
-	return vf_table(v);
+	return rep_table(v);
 }
 
 /* --- Prometheus text format ------------------------------------------- */
@@ -756,6 +807,11 @@ static int view_fill(struct pf_view *pv, struct pf_live *pf, const struct pf_pol
 		pv->drift += vf_drift(pol, &want, &pf->vf[j]) != 0;
 	}
 	pv->have_last = last_apply_read_pf(pf->pci, &pv->last) == 0;
+	/* Most drivers have no eswitch (EOPNOTSUPP): the mode stays unknown, silently. */
+	if (devlink_eswitch_get(pf->pci, &pf->eswitch_mode) < 0)
+		pf->eswitch_mode = ESWITCH_UNSET;
+	if (pf->eswitch_mode == ESWITCH_SWITCHDEV && (r = devlink_read_reps(pf)) < 0)
+		log_warn("%s: cannot read the representors of its VFs: %s", pf->pci, strerror(-r));
 	return 0;
 }
 

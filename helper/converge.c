@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "converge.h"
+#include "devlink.h"
 #include "netlink.h"
 #include "records.h"
 
@@ -165,6 +166,10 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 	case ACT_VF_DRIVER:
 	case ACT_VF_REBIND:
 		return bind_driver(pf, a, st);
+	case ACT_ESWITCH:
+		if ((r = devlink_eswitch_set(pf->pci, a->u.eswitch)) == 0)
+			pf->eswitch_mode = a->u.eswitch;
+		return r;
 	}
 	return -EINVAL;
 }
@@ -229,6 +234,10 @@ static int run_plan(struct nlh *nl, const struct pf_policy *pol, struct pf_live 
 		else
 			r = run_action(nl, pf, a, &st);
 
+		/*
+		 * A refused eswitch-mode does not stop the PF: its VFs are
+		 * created again as they were, in the mode it kept.
+		 */
 		if (r < 0) {
 			res->failures++;
 			if (a->type == ACT_NUMVFS || a->type == ACT_AUTOPROBE || a->type == ACT_PF_UP)
@@ -335,6 +344,26 @@ static int scan_host_use(struct nlh *nl, struct pf_live *pf)
 	return 0;
 }
 
+/*
+ * The live eswitch mode, read only where the policy sets one (an unset
+ * eswitch-mode never reaches devlink): 1 with res->refused when it cannot
+ * be read, as nothing can be planned around it.
+ */
+static int read_eswitch(const struct pf_policy *pol, struct pf_live *pf, struct converge_result *res)
+{
+	int r;
+
+	pf->eswitch_mode = ESWITCH_UNSET;
+	if (pol->eswitch_mode == ESWITCH_UNSET)
+		return 0;
+	if ((r = devlink_eswitch_get(pf->pci, &pf->eswitch_mode)) == 0)
+		return 0;
+	res->refused = r;
+	snprintf(res->why, sizeof(res->why), "cannot read the eswitch mode of %s through devlink: %s%s",
+		 pf->pci, strerror(-r), r == -EOPNOTSUPP ? " (its driver has no switchdev mode)" : "");
+	return 1;
+}
+
 int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		const struct converge_opts *o, struct converge_result *res)
 {
@@ -355,7 +384,10 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 			pf->vf[i].owner[0] = '\0';
 	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
 		return r;
-	if (pf->numvfs != pol->vfs && !o->force && (r = scan_host_use(nl, pf)) < 0)
+	if ((r = read_eswitch(pol, pf, res)) != 0)
+		return r < 0 ? r : 0;
+	if ((pf->numvfs != pol->vfs || pf->eswitch_mode != pol->eswitch_mode) && !o->force &&
+	    (r = scan_host_use(nl, pf)) < 0)
 		return r;
 
 	if ((r = plan_pf_count(pol, pf, &po, &pl)) < 0)

@@ -28,6 +28,8 @@ struct vf_live {
 	char holder[48];
 	/* Why the host itself uses the VF's netdev ("enp1s0v1 is a port of br0"), "" not. */
 	char host_use[80];
+	/* Its representor netdev (eswitch in switchdev mode), "" none or not read. */
+	char rep[16];
 };
 
 struct pf_live {
@@ -41,6 +43,8 @@ struct pf_live {
 	int autoprobe;
 	bool up, carrier;
 	char speed[16];
+	/* Read through devlink only where needed; ESWITCH_UNSET: not read or none. */
+	enum eswitch_mode eswitch_mode;
 	unsigned n_vf;
 	struct vf_live *vf;
 };

@@ -43,6 +43,7 @@ const char *action_key_name(const struct action *a)
 	case ACT_NUMVFS: return "vfs";
 	case ACT_VF_DRIVER: return "vf-driver";
 	case ACT_VF_REBIND: return "rebind";
+	case ACT_ESWITCH: return "eswitch-mode";
 	case ACT_VF_ATTR:
 		/* A refused 802.1ad tag is the protocol's fault, not the VLAN's. */
 		if (a->key == KEY_VLAN && a->u.attr.vlan_proto == ETH_P_8021AD_)
@@ -60,10 +61,105 @@ static bool all_kernel(const struct pf_policy *pol)
 	return true;
 }
 
+/* Refuses pl when change (which destroys every VF) would destroy a VF in use. */
+static bool refuse_in_use(const struct pf_live *live, const struct plan_opts *o, const char *change,
+			  struct plan *pl)
+{
+	for (unsigned i = 0; i < live->n_vf; i++) {
+		const struct vf_live *vf = &live->vf[i];
+
+		if ((!vf->in_use && !vf->host_use[0]) || (o && o->force))
+			continue;
+		pl->refused = -EBUSY;
+		if (vf->in_use)
+			snprintf(pl->why, sizeof(pl->why),
+				 "vf%u (%s) is in use by %s; changing %s would destroy it (--force to do it anyway)",
+				 i, vf->pci, vf->owner[0] ? vf->owner : "a running VM", change);
+		else
+			snprintf(pl->why, sizeof(pl->why),
+				 "vf%u (%s) is in use: %s; changing %s would destroy it (--force to do it anyway)",
+				 i, vf->pci, vf->host_use, change);
+		pl->n = 0;
+		return true;
+	}
+	return false;
+}
+
+static struct action *plan_numvfs(struct plan *pl, unsigned from, unsigned to)
+{
+	struct action *a = plan_add(pl, ACT_NUMVFS, 0);
+
+	if (a) {
+		a->u.numvfs.from = from;
+		a->u.numvfs.to = to;
+		snprintf(a->from, sizeof(a->from), "%u", from);
+		snprintf(a->to, sizeof(a->to), "%u", to);
+	}
+	return a;
+}
+
+/* Whether the PF's driver takes a mode change only without VFs, now (eswitch.c). */
+static bool eswitch_needs_no_vfs(const struct pf_live *live)
+{
+	switch (eswitch_order_of(live->driver)) {
+	case ESWITCH_ANY_TIME:
+		return false;
+	case ESWITCH_VFS_UNBOUND:
+		for (unsigned i = 0; i < live->n_vf; i++)
+			if (live->vf[i].driver[0])
+				return true;
+		return false;
+	case ESWITCH_NO_VFS:
+		return live->numvfs > 0;
+	}
+	return true;
+}
+
+/*
+ * eswitch-mode, before the VF count: 0 when the mode holds or is set in
+ * place (the count follows as usual), 1 when the count is planned here
+ * (VFs to 0, the mode, VFs back) or the PF is refused, -ENOMEM.
+ */
+static int plan_eswitch(const struct pf_policy *pol, const struct pf_live *live,
+			const struct plan_opts *o, struct plan *pl)
+{
+	char change[64];
+	struct action *a;
+	bool no_vfs;
+
+	if (pol->eswitch_mode == ESWITCH_UNSET || live->eswitch_mode == pol->eswitch_mode)
+		return 0;
+	if (live->eswitch_mode == ESWITCH_UNSET) {
+		pl->refused = -EOPNOTSUPP;
+		snprintf(pl->why, sizeof(pl->why), "the eswitch mode of %s is not known (devlink)", live->pci);
+		pl->n = 0;
+		return 1;
+	}
+	no_vfs = eswitch_needs_no_vfs(live);
+	snprintf(change, sizeof(change), "eswitch-mode %s -> %s", eswitch_mode_name(live->eswitch_mode),
+		 eswitch_mode_name(pol->eswitch_mode));
+	if (no_vfs && refuse_in_use(live, o, change, pl))
+		return 1;
+	if (no_vfs && !plan_numvfs(pl, live->numvfs, 0))
+		return -ENOMEM;
+	if (!(a = plan_add(pl, ACT_ESWITCH, 0)))
+		return -ENOMEM;
+	a->u.eswitch = pol->eswitch_mode;
+	snprintf(a->from, sizeof(a->from), "%s", eswitch_mode_name(live->eswitch_mode));
+	snprintf(a->to, sizeof(a->to), "%s", eswitch_mode_name(pol->eswitch_mode));
+	if (!no_vfs)
+		return 0;
+	if (pol->vfs && !plan_numvfs(pl, 0, pol->vfs))
+		return -ENOMEM;
+	return 1;
+}
+
 int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 		  const struct plan_opts *o, struct plan *pl)
 {
+	char change[64];
 	struct action *a;
+	int r;
 
 	if (pol->vfs > live->totalvfs) {
 		pl->refused = -ERANGE;
@@ -96,34 +192,15 @@ int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 		snprintf(a->from, sizeof(a->from), "%d", live->autoprobe);
 		snprintf(a->to, sizeof(a->to), "%d", a->u.autoprobe);
 	}
+	if ((r = plan_eswitch(pol, live, o, pl)) != 0)
+		return r < 0 ? r : 0;
 	if (live->numvfs == pol->vfs)
 		return 0;
-
 	/* Any change of count goes through 0 and so destroys every VF. */
-	for (unsigned i = 0; i < live->n_vf; i++) {
-		const struct vf_live *vf = &live->vf[i];
-
-		if ((!vf->in_use && !vf->host_use[0]) || (o && o->force))
-			continue;
-		pl->refused = -EBUSY;
-		if (vf->in_use)
-			snprintf(pl->why, sizeof(pl->why),
-				 "vf%u (%s) is in use by %s; changing vfs %u -> %u would destroy it (--force to do it anyway)",
-				 i, vf->pci, vf->owner[0] ? vf->owner : "a running VM", live->numvfs, pol->vfs);
-		else
-			snprintf(pl->why, sizeof(pl->why),
-				 "vf%u (%s) is in use: %s; changing vfs %u -> %u would destroy it (--force to do it anyway)",
-				 i, vf->pci, vf->host_use, live->numvfs, pol->vfs);
-		pl->n = 0;
+	snprintf(change, sizeof(change), "vfs %u -> %u", live->numvfs, pol->vfs);
+	if (refuse_in_use(live, o, change, pl))
 		return 0;
-	}
-	if (!(a = plan_add(pl, ACT_NUMVFS, 0)))
-		return -ENOMEM;
-	a->u.numvfs.from = live->numvfs;
-	a->u.numvfs.to = pol->vfs;
-	snprintf(a->from, sizeof(a->from), "%u", live->numvfs);
-	snprintf(a->to, sizeof(a->to), "%u", pol->vfs);
-	return 0;
+	return plan_numvfs(pl, live->numvfs, pol->vfs) ? 0 : -ENOMEM;
 }
 
 void vf_wanted(const struct pf_policy *pol, const struct pf_live *live, unsigned idx,

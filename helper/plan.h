@@ -11,6 +11,7 @@ enum act_type {
 	ACT_VF_ATTR,
 	ACT_VF_DRIVER,
 	ACT_VF_REBIND,
+	ACT_ESWITCH,
 };
 
 /* One change; the value it sets is the member of u its type names. */
@@ -30,6 +31,7 @@ struct action {
 		struct {
 			unsigned from, to;
 		} numvfs;              /* ACT_NUMVFS */
+		enum eswitch_mode eswitch; /* ACT_ESWITCH */
 	} u;
 	char from[40], to[40];
 };
@@ -56,7 +58,7 @@ struct plan_opts {
 };
 
 void plan_free(struct plan *pl);
-/* Phase 1: link up, autoprobe and VF count. */
+/* Phase 1: link up, autoprobe, eswitch mode and VF count, in the order the driver needs. */
 int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 		  const struct plan_opts *o, struct plan *pl);
 /* Phase 2: attributes and drivers of each VF, against live (after phase 1). */

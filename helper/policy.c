@@ -25,6 +25,7 @@ static const char *const pf_key_names[_KEY_MAX - _KEY_VF_MAX] = {
 	[KEY_VFS - _KEY_VF_MAX] = "vfs",
 	[KEY_PF_UP - _KEY_VF_MAX] = "pf-up",
 	[KEY_ALLOW_DOMAIN - _KEY_VF_MAX] = "allow-domain",
+	[KEY_ESWITCH_MODE - _KEY_VF_MAX] = "eswitch-mode",
 };
 
 const char *vf_key_name(enum vf_key k)
@@ -544,6 +545,14 @@ static const char *section_name(const struct section *s, char *buf, size_t size)
 
 static int key_lookup(const char *name);
 
+static int parse_eswitch_mode(struct section *s, const char *v, char *err, size_t errsz)
+{
+	if ((s->eswitch_mode = eswitch_mode_parse(v)) != ESWITCH_UNSET)
+		return 0;
+	snprintf(err, errsz, "invalid eswitch-mode '%s' (legacy or switchdev)", v);
+	return -EINVAL;
+}
+
 /*
  * allow-domain = trust, max-tx-rate: the VF settings a domain may choose in
  * its <metadata>. vf-driver is not among them: the hook binds vfio-pci.
@@ -616,6 +625,8 @@ static int parse_value(struct section *s, int key, const char *v, char *err, siz
 		return -EINVAL;
 	case KEY_ALLOW_DOMAIN:
 		return parse_allow_domain(s, v, err, errsz);
+	case KEY_ESWITCH_MODE:
+		return parse_eswitch_mode(s, v, err, errsz);
 	case KEY_VFS:
 		if ((r = parse_uint(v, VFS_MAX, &n)) < 0) {
 			snprintf(err, errsz, "invalid vfs '%s' (0-%d)", v, VFS_MAX);
@@ -651,7 +662,7 @@ static int policy_handler(void *user, const char *section, const char *name, con
 		return 1;
 	}
 	if ((key == KEY_DEVICE && s->kind != SECTION_PF) ||
-	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN) &&
+	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN || key == KEY_ESWITCH_MODE) &&
 	     s->kind == SECTION_VF)) {
 		error_at(p, &at, "key '%s' is not allowed in %s", name, section_name(s, sn, sizeof(sn)));
 		return 1;
@@ -1176,6 +1187,8 @@ static void merge_defaults(const struct policy *p, struct section *d)
 					d->pf_up = s->pf_up;
 				if (k == KEY_ALLOW_DOMAIN)
 					d->allow_domain = s->allow_domain;
+				if (k == KEY_ESWITCH_MODE)
+					d->eswitch_mode = s->eswitch_mode;
 			}
 		d->set |= s->set;
 		d->bad |= s->bad;
@@ -1216,6 +1229,7 @@ static bool pf_resolve(struct policy *p, const struct section *s, const struct s
 	pf->pf_up = (s->set & (1u << KEY_PF_UP)) ? s->pf_up
 		    : (d->set & (1u << KEY_PF_UP)) ? d->pf_up : true;
 	pf->allow_domain = (s->set & (1u << KEY_ALLOW_DOMAIN)) ? s->allow_domain : d->allow_domain;
+	pf->eswitch_mode = (s->set & (1u << KEY_ESWITCH_MODE)) ? s->eswitch_mode : d->eswitch_mode;
 	/* Each VF is a struct in memory: bound them all, whatever vfs says. */
 	if (pf->vfs > POLICY_VFS_TOTAL_MAX - *total) {
 		error_at(p, &s->at, "[pf %s] with vfs = %u: the policy would describe more than %d VFs",

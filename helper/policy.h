@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "eswitch.h"
 #include "util.h"
 
 #define POLICY_FILE "/etc/vfwarden/vfwarden.conf"
@@ -39,6 +40,7 @@ enum vf_key {
 	KEY_VFS,
 	KEY_PF_UP,
 	KEY_ALLOW_DOMAIN,
+	KEY_ESWITCH_MODE,
 	_KEY_MAX,
 };
 
@@ -105,6 +107,7 @@ struct section {
 	unsigned vfs;
 	bool pf_up;
 	uint32_t allow_domain; /* bit per enum vf_key */
+	enum eswitch_mode eswitch_mode;
 };
 
 enum device_kind { DEVICE_IFNAME, DEVICE_PCI, DEVICE_MAC };
@@ -119,6 +122,7 @@ struct pf_policy {
 	bool pf_up;
 	/* VF keys a domain's <metadata> may set for its VFs (allow-domain). */
 	uint32_t allow_domain;
+	enum eswitch_mode eswitch_mode; /* ESWITCH_UNSET: never touched */
 	struct origin at;
 	struct vf_conf *vf; /* vfs entries */
 };

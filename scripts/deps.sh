@@ -7,7 +7,7 @@
 set -eu
 
 BUILD_PKGS="build-essential pkg-config libinih-dev libnl-3-dev libnl-route-3-dev
- libudev-dev libkmod-dev libjson-c-dev libxml2-dev libvirt-dev
+ libnl-genl-3-dev libudev-dev libkmod-dev libjson-c-dev libxml2-dev libvirt-dev
  debhelper dpkg-dev fakeroot"
 TEST_PKGS="bats bats-assert bats-support iproute2 valgrind clang
  busybox-static cpio kmod zstd xz-utils python3 pciutils

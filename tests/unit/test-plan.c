@@ -84,6 +84,9 @@ static const char *render(const struct plan *pl)
 		case ACT_VF_REBIND:
 			snprintf(v, sizeof(v), "vf%u rebind %s", a->vf, a->to);
 			break;
+		case ACT_ESWITCH:
+			snprintf(v, sizeof(v), "eswitch %s->%s=%u", a->from, a->to, (unsigned)a->u.eswitch);
+			break;
 		case ACT_VF_ATTR:
 			switch (a->key) {
 			case KEY_MAC:
@@ -229,6 +232,66 @@ static void test_host_use(void)
 	tap_is_int(plan_pf_count(pol, &pf, &force, &pl), 0, "host-used VF, --force");
 	tap_is_int(pl.refused, 0, "host-used VF, --force: not refused");
 	plan_free(&pl);
+}
+
+/* eswitch-mode: ordered against the VF count by the PF driver (eswitch.c). */
+static void test_eswitch(void)
+{
+	const struct pf_policy *pol = policy("[pf a]\ndevice = eth0\nvfs = 2\neswitch-mode = switchdev\n");
+	struct plan pl = { 0 };
+	struct pf_live pf;
+
+	live_init(&pf, 0);
+	snprintf(pf.driver, sizeof(pf.driver), "netdevsim");
+	pf.eswitch_mode = ESWITCH_LEGACY;
+	count_plan("eswitch netdevsim, no VFs: mode first", pol, &pf, false, 0,
+		   "eswitch legacy->switchdev=2; numvfs 0->2");
+	snprintf(pf.driver, sizeof(pf.driver), "ice");
+	count_plan("eswitch ice, no VFs: mode first", pol, &pf, false, 0,
+		   "eswitch legacy->switchdev=2; numvfs 0->2");
+
+	live_init(&pf, 2);
+	pf.eswitch_mode = ESWITCH_LEGACY;
+	snprintf(pf.driver, sizeof(pf.driver), "netdevsim");
+	count_plan("eswitch netdevsim, VFs there: in place", pol, &pf, false, 0, "eswitch legacy->switchdev=2");
+	snprintf(pf.driver, sizeof(pf.driver), "ice");
+	count_plan("eswitch ice, VFs there: VFs to 0 first", pol, &pf, false, 0,
+		   "numvfs 2->0; eswitch legacy->switchdev=2; numvfs 0->2");
+	snprintf(pf.driver, sizeof(pf.driver), "some_nic");
+	count_plan("eswitch unknown driver: as ice", pol, &pf, false, 0,
+		   "numvfs 2->0; eswitch legacy->switchdev=2; numvfs 0->2");
+	snprintf(pf.driver, sizeof(pf.driver), "mlx5_core");
+	count_plan("eswitch mlx5, VFs bound: VFs to 0 first", pol, &pf, false, 0,
+		   "numvfs 2->0; eswitch legacy->switchdev=2; numvfs 0->2");
+	vfs[0].driver[0] = vfs[1].driver[0] = '\0';
+	count_plan("eswitch mlx5, VFs unbound: in place", pol, &pf, false, 0, "eswitch legacy->switchdev=2");
+
+	pf.eswitch_mode = ESWITCH_SWITCHDEV;
+	count_plan("eswitch holds: nothing", pol, &pf, false, 0, "");
+	pf.eswitch_mode = ESWITCH_UNSET;
+	count_plan("eswitch unknown: refused", pol, &pf, false, -EOPNOTSUPP, "");
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 2\n");
+	count_plan("eswitch-mode unset: never planned", pol, &pf, false, 0, "");
+
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 3\neswitch-mode = legacy\n");
+	live_init(&pf, 2);
+	snprintf(pf.driver, sizeof(pf.driver), "ice");
+	pf.eswitch_mode = ESWITCH_SWITCHDEV;
+	vfs[1].in_use = true;
+	snprintf(vfs[1].owner, sizeof(vfs[1].owner), "domain vm1");
+	tap_is_int(plan_pf_count(pol, &pf, NULL, &pl), 0, "eswitch ice, VF in use");
+	tap_is_int(pl.refused, -EBUSY, "eswitch ice, VF in use: refused -EBUSY");
+	tap_is_int(pl.n, 0, "eswitch ice, VF in use: no actions");
+	tap_ok(strstr(pl.why, "vf1 (0000:01:10.1) is in use by domain vm1; changing eswitch-mode switchdev -> legacy "
+			      "would destroy it") != NULL, "why: %s", pl.why);
+	plan_free(&pl);
+	count_plan("eswitch ice, VF in use, --force", pol, &pf, true, 0,
+		   "numvfs 2->0; eswitch switchdev->legacy=1; numvfs 0->3");
+	snprintf(pf.driver, sizeof(pf.driver), "netdevsim");
+	count_plan("eswitch netdevsim, VF in use: in place, then the count as usual", pol, &pf, false, -EBUSY, "");
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 2\neswitch-mode = legacy\n");
+	count_plan("eswitch netdevsim, VF in use, same count: in place", pol, &pf, false, 0,
+		   "eswitch switchdev->legacy=1");
 }
 
 static void test_converged(void)
@@ -578,6 +641,7 @@ int main(void)
 {
 	test_count();
 	test_host_use();
+	test_eswitch();
 	test_converged();
 	test_drift();
 	test_driver();

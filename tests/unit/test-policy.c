@@ -233,6 +233,18 @@ static void test_mistakes(void)
 	      ERRS("t.conf:5: key 'vfs' is not allowed in [vf a 0-3]",
 		   "t.conf:6: key 'pf-up' is not allowed in [vf a 0-3]"));
 
+	check("eswitch-mode", "[defaults]\neswitch-mode = switchdev\nvfs = 0\n[pf a]\ndevice = eth0\n"
+	      "eswitch-mode = legacy\n",
+	      NO_ERRS);
+	check("eswitch-mode mistakes",
+	      "[pf a]\ndevice = eth0\nvfs = 1\neswitch-mode = Switchdev\n[pf b]\ndevice = eth1\nvfs = 0\n"
+	      "eswitch-mode =\n[vf a 0]\neswitch-mode = legacy\n[pf c]\ndevice = eth2\nvfs = 0\n"
+	      "eswitch-mode = legacy\neswitch-mode = switchdev\n",
+	      ERRS("t.conf:4: invalid eswitch-mode 'Switchdev' (legacy or switchdev)",
+		   "t.conf:8: invalid eswitch-mode '' (legacy or switchdev)",
+		   "t.conf:10: key 'eswitch-mode' is not allowed in [vf a 0]",
+		   "t.conf:15: duplicate key 'eswitch-mode', first set at t.conf:14"));
+
 	check("allow-domain", "[defaults]\nallow-domain = trust\nvfs = 0\n[pf a]\ndevice = eth0\n"
 	      "allow-domain = trust , max-tx-rate,spoofchk\n[pf b]\ndevice = eth1\nallow-domain = none\n",
 	      NO_ERRS);
@@ -281,6 +293,23 @@ static void test_allow_domain(void)
 	tap_is_int(vf_setting_parse("vfs", "2", &c, &k, err, sizeof(err)), -ENOENT, "vf_setting_parse: PF key refused");
 	tap_is_int(vf_setting_parse("trsut", "on", &c, &k, err, sizeof(err)), -ENOENT, "vf_setting_parse: unknown");
 	tap_is_str(err, "unknown VF setting 'trsut'", "vf_setting_parse: unknown says so");
+}
+
+static void test_eswitch_mode(void)
+{
+	struct policy p;
+
+	tap_is_int(load(&p, "[defaults]\neswitch-mode = switchdev\nvfs = 0\n[pf a]\ndevice = eth0\n"
+			    "eswitch-mode = legacy\n[pf b]\ndevice = eth1\n"), 0, "eswitch-mode: loads");
+	if (p.n_pfs == 2) {
+		tap_is_int(p.pfs[0].eswitch_mode, ESWITCH_LEGACY, "eswitch-mode: [pf] over [defaults]");
+		tap_is_int(p.pfs[1].eswitch_mode, ESWITCH_SWITCHDEV, "eswitch-mode: from [defaults]");
+	} else
+		tap_ok(0, "eswitch-mode: 2 PFs");
+	policy_free(&p);
+	tap_is_int(load(&p, "[pf a]\ndevice = eth0\nvfs = 0\n"), 0, "eswitch-mode: absent");
+	tap_is_int(p.n_pfs ? p.pfs[0].eswitch_mode : 99, ESWITCH_UNSET, "eswitch-mode: not set, never touched");
+	policy_free(&p);
 }
 
 static void test_all_sorted(void)
@@ -792,6 +821,7 @@ int main(void)
 	test_syntax();
 	test_builtin();
 	test_allow_domain();
+	test_eswitch_mode();
 	test_precedence();
 	test_two_files();
 	test_perms();

@@ -154,3 +154,134 @@ assert not bad, bad[:3]' "$(perm_mac "$NSIM")" "$BATS_TEST_DIRNAME/lib"
 import json, sys
 assert json.load(sys.stdin)[900]["vlan"] == 101'
 }
+
+# eswitch-mode (issue 19 item 3): netdevsim has a devlink eswitch and, in
+# switchdev mode, a pcivf port with a representor netdev per VF. Read back
+# with devlink (iproute2), never from vfwarden.
+nsim_dl() { echo "netdevsim/${NSIM_SYSFS##*/}"; }
+
+eswitch_mode() {
+	devlink -j dev eswitch show "$(nsim_dl)" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["dev"][sys.argv[1]]["mode"])' "$(nsim_dl)"
+}
+
+# "VF NETDEV" for each pcivf port of the netdevsim device, by VF.
+devlink_reps() {
+	devlink -j port show | python3 -c '
+import json, sys
+ports = [p for n, p in json.load(sys.stdin)["port"].items()
+         if n.startswith(sys.argv[1] + "/") and p["flavour"] == "pcivf"]
+for p in sorted(ports, key=lambda p: p["vfnum"]):
+    print(p["vfnum"], p["netdev"])' "$(nsim_dl)"
+}
+
+esw_policy() { # MODE
+	policy <<EOF
+[pf sim]
+device = $NSIM
+vfs = 2
+mac = none
+eswitch-mode = $1
+EOF
+}
+
+@test "eswitch-mode switchdev on netdevsim: set before the VFs, representors in status as devlink lists them, back to legacy with the VFs kept" {
+	devlink dev eswitch set "$(nsim_dl)" mode legacy
+	esw_policy switchdev
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(eswitch_mode)" switchdev
+	assert_equal "$(cat "$NSIM_SYSFS/sriov_numvfs")" 2
+	# netdevsim takes the mode at any time (helper/eswitch.c): set first
+	assert_equal "$(echo "$output" | grep -E '^sim: (eswitch-mode|vfs)' | tr '\n' '|')" \
+		'sim: eswitch-mode legacy -> switchdev|sim: vfs 0 -> 2|'
+	reps=$(devlink_reps)
+	assert_equal "$(echo "$reps" | wc -l)" 2
+	while read -r vf rep; do
+		assert_equal "$(cat "/sys/class/net/$rep/phys_port_name")" "pf0vf$vf"
+	done <<< "$reps"
+
+	run "$VFWARDEN" -c "$POLICY" status --json
+	assert_success
+	got=$(python3 -c '
+import json, sys
+(pf,) = [p for p in json.loads(sys.argv[1])["pfs"] if p["pci"] == sys.argv[2]]
+assert (pf["eswitch_mode"], pf["policy_eswitch_mode"]) == ("switchdev", "switchdev"), pf
+for v in pf["vfs"]:
+    print(v["index"], v["representor"])' "$output" "${NSIM_SYSFS##*/}")
+	assert_equal "$got" "$reps"
+	run "$VFWARDEN" -c "$POLICY" status
+	assert_success
+	assert_line --regexp "^sim +$NSIM +${NSIM_SYSFS##*/} +switchdev +1 +${reps##* }\$"
+
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "no changes"
+
+	esw_policy legacy
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_line 'sim: eswitch-mode switchdev -> legacy'
+	assert_equal "$(eswitch_mode)" legacy
+	assert_equal "$(cat "$NSIM_SYSFS/sriov_numvfs")" 2
+	assert_equal "$(devlink_reps)" ""
+}
+
+@test "eswitch-mode not in the policy: the mode set by hand stays" {
+	devlink dev eswitch set "$(nsim_dl)" mode switchdev
+	policy <<EOF
+[pf sim]
+device = $NSIM
+vfs = 2
+mac = none
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(eswitch_mode)" switchdev
+	assert_equal "$(cat "$NSIM_SYSFS/sriov_numvfs")" 2
+	assert_equal "$(devlink_reps | wc -l)" 2
+	devlink dev eswitch set "$(nsim_dl)" mode legacy
+}
+
+@test "udev: a representor netdev starts no vfwarden@, the PF's netdev does" {
+	local installed rule=/run/udev/rules.d/70-vfwarden.rules nsim=${NSIM_SYSFS##*/} first
+	installed=$(ls /usr/lib/udev/rules.d/70-vfwarden.rules /lib/udev/rules.d/70-vfwarden.rules 2>/dev/null | head -n 1)
+	[ -n "$installed" ]
+	rm -f "$rule"
+	# The installed rule: an igb PF's netdev (no phys_port_name) still wants its instance.
+	run bash -c "udevadm test --action=add /sys/class/net/$PF0 2>/dev/null"
+	assert_line "SYSTEMD_WANTS=vfwarden@$PF0_PCI.service"
+	# netdevsim is no PCI device: the same rule with its bus in place of
+	# pci, in /run (which overrides the installed one), so that udevd's own
+	# events for the representors go through it.
+	mkdir -p /run/udev/rules.d
+	sed 's/SUBSYSTEMS=="pci"/SUBSYSTEMS=="netdevsim"/' "$installed" > "$rule"
+	grep -q 'SUBSYSTEMS=="netdevsim"' "$rule"
+	udevadm control --reload
+	devlink dev eswitch set "$(nsim_dl)" mode legacy
+	esw_policy switchdev
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	udevadm settle --timeout=60
+	reps=$(devlink_reps | cut -d' ' -f2)
+	assert_equal "$(echo "$reps" | wc -w)" 2
+	for r in $reps; do
+		# what udevd did on the representor's add event
+		run udevadm info --query=property "/sys/class/net/$r"
+		assert_success
+		refute_output --partial vfwarden@
+		run bash -c "udevadm test --action=add /sys/class/net/$r 2>/dev/null"
+		assert_success
+		refute_output --partial vfwarden@
+	done
+	run bash -c "udevadm test --action=add /sys/class/net/$NSIM 2>/dev/null"
+	assert_line "SYSTEMD_WANTS=vfwarden@$nsim.service"
+	# Without its representor line, the rule would take the representor.
+	first=${reps%%[[:space:]]*}
+	sed -i '/phys_port_name}=="/d' "$rule"
+	run bash -c "udevadm test --action=add /sys/class/net/$first 2>/dev/null"
+	assert_line "SYSTEMD_WANTS=vfwarden@$nsim.service"
+	rm -f "$rule"
+	udevadm control --reload
+	devlink dev eswitch set "$(nsim_dl)" mode legacy
+}
