@@ -165,23 +165,6 @@ static const char *policy_why(const struct hook_ctx *c, char *buf, size_t size)
 	return buf;
 }
 
-/* Is the PF named by any [pf] section, even of a policy that has errors? */
-static bool policy_names_pf(const struct policy *p, const struct pf_live *pf)
-{
-	for (unsigned i = 0; i < p->n_sections; i++) {
-		const struct section *s = &p->sections[i];
-		struct pf_policy tmp = { 0 };
-
-		if (s->kind != SECTION_PF || !(s->set & (1u << KEY_DEVICE)))
-			continue;
-		snprintf(tmp.device, sizeof(tmp.device), "%s", s->device);
-		tmp.device_kind = policy_device_kind(s->device, tmp.device_mac);
-		if (pf_match_policy(pf, &tmp))
-			return true;
-	}
-	return false;
-}
-
 /*
  * The section governing pf (match.h), for VF d: 0 with *pol (NULL when no
  * section names the PF: not ours), or -1, logged, when the PF is ambiguous
@@ -289,10 +272,10 @@ static void release_later(const struct hook_ctx *c, const struct hook_dev *d, co
  * unreadable file, a broken [pf] header, a bad device) may mean any PF, so
  * even one it does not name is refused.
  */
-static int vf_invalid_policy(const struct hook_ctx *c, const struct hook_dev *d,
-			     const struct pf_live *pf)
+static int vf_invalid_policy(const struct hook_ctx *c, const struct hook_dev *d, struct pf_live *pf)
 {
-	bool named = policy_names_pf(&c->p, pf);
+	/* pf_scan() read its names. */
+	bool named = match_names_pf(&c->p, pf, true);
 	char why[400];
 
 	policy_why(c, why, sizeof(why));

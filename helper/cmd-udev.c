@@ -13,28 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-static bool policy_names_pf(const struct policy *p, struct pf_live *pf)
-{
-	bool names_read = false;
-
-	for (unsigned i = 0; i < p->n_sections; i++) {
-		const struct section *s = &p->sections[i];
-		struct pf_policy pol = { 0 };
-
-		if (s->kind != SECTION_PF || !(s->set & (1u << KEY_DEVICE)))
-			continue;
-		snprintf(pol.device, sizeof(pol.device), "%s", s->device);
-		pol.device_kind = policy_device_kind(pol.device, pol.device_mac);
-		if (pol.device_kind != DEVICE_PCI && !names_read) {
-			pf_read_names(pf);
-			names_read = true;
-		}
-		if (pf_match_policy(pf, &pol))
-			return true;
-	}
-	return false;
-}
+#include "match.h"
 
 static int run(const struct cli *cli, int argc, char **argv)
 {
@@ -56,7 +35,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		(void)policy_parse_file(&p, cli->config);
 	else
 		(void)policy_parse_default(&p, POLICY_FILE, POLICY_DIR);
-	named = policy_names_pf(&p, &pf);
+	named = match_names_pf(&p, &pf, false);
 	policy_free(&p);
 	if (named)
 		printf("NM_UNMANAGED=1\n");

@@ -148,3 +148,23 @@ const char *match_why_section(const struct match_entry *e, const struct policy *
 			 h->pf[e->pf[0]].pci, h->pf[e->pf[1]].pci);
 	return buf;
 }
+
+bool match_names_pf(const struct policy *p, struct pf_live *pf, bool names_read)
+{
+	for (unsigned i = 0; i < p->n_sections; i++) {
+		const struct section *s = &p->sections[i];
+		struct pf_policy pol = { 0 };
+
+		if (s->kind != SECTION_PF || !(s->set & (1u << KEY_DEVICE)))
+			continue;
+		snprintf(pol.device, sizeof(pol.device), "%s", s->device);
+		pol.device_kind = policy_device_kind(pol.device, pol.device_mac);
+		if (pol.device_kind != DEVICE_PCI && !names_read) {
+			pf_read_names(pf);
+			names_read = true;
+		}
+		if (pf_match_policy(pf, &pol))
+			return true;
+	}
+	return false;
+}

@@ -45,6 +45,14 @@ void match_free(struct match *m);
 const struct pf_policy *match_policy_of(const struct match *m, const struct policy *p, unsigned k);
 /* Index of the host PF at PCI address pci, or -ENOENT. */
 int match_pf_by_pci(const struct host *h, const char *pci);
+
+/*
+ * Whether any [pf] section names pf, also in a policy with errors (which
+ * match_build() does not take): the udev rule and the hook's fail-closed
+ * path ask it. Unless names_read, pf's netdev and permanent MAC are read
+ * once a section names a PF by them (a PCI address needs neither).
+ */
+bool match_names_pf(const struct policy *p, struct pf_live *pf, bool names_read);
 /*
  * Why an entry is ambiguous, for one line. A PF's entry: "[pf a] and [pf b]
  * both name 0000:02:00.0", "[pf a] names 0000:02:00.0 and 0000:03:00.0".
