@@ -215,7 +215,7 @@ check-bats: $(B)/vfwarden $(B)/vfwarden-test
 
 # The same unit and bats tiers on an ASan + UBSan build, in its own build dir.
 check-sanitize:
-	$(MAKE) --no-print-directory B=build-asan SANITIZE=1 RESULTS=$(CURDIR)/$(RESULTS) \
+	$(MAKE) --no-print-directory B=build-asan SANITIZE=1 RESULTS=$(abspath $(RESULTS)) \
 		TAP_PREFIX=asan- BATS_FILES="$(filter-out $(BATS_NO_ASAN),$(wildcard tests/bats/*.bats))" \
 		check-unit check-bats
 
