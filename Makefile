@@ -36,7 +36,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 B        = build
-CORE     = util policy vfattr sysfs proc pfwait eswitch plan converge log lock hook records state dl match virt backend
+CORE     = util policy vfattr sysfs proc pfwait eswitch plan converge log lock hook records state dl match virt managers backend
 # The backend (helper/backend.h): the kernel's in build/vfwarden, the fake
 # host of tests/fake/ in build/vfwarden-test, which the bats tier runs.
 HOST     = netlink devlink ethtool kmod udev backend-host

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "dl.h"
+#include "managers.h"
 #include "match.h"
 #include "udev.h"
 #include "virt.h"
@@ -257,6 +258,72 @@ static void check_policy_pfs(struct doctor *d, const struct policy *p, const str
 			      "device '%s' is not present", p->pfs[i].device);
 	}
 	match_free(&m);
+}
+
+/* One other tool's file that sets VFs of a PF of the policy (pf >= 0) or maybe of one. */
+static void check_manager_hit(struct doctor *d, const struct host *h, const struct manager_hit *x)
+{
+	const char *name = "sriov-managers", *kind = manager_kind_name(x->kind), *pf;
+	char fix[160];
+
+	if (x->unread) {
+		check(d, WARN, name, "read it: it may set VFs of a PF of the policy",
+		      "%s: larger than %d KiB, not read", x->file, MANAGERS_FILE_MAX / 1024);
+		return;
+	}
+	if (x->pf == MGR_ANY_PF) {
+		if (x->kind == MGR_SCRIPT)
+			check(d, WARN, name, "make sure it writes no PF of vfwarden's policy",
+			      "%s:%u: writes sriov_numvfs and names no PF: it may be one of the policy", x->file,
+			      x->line);
+		else
+			check(d, WARN, name, "give the connection an interface-name, or remove its [sriov] section",
+			      "%s:%u: %s's %s has no interface-name or mac-address: it sets VFs of any device "
+			      "the connection comes up on", x->file, x->line, kind, x->what);
+		return;
+	}
+	pf = h->pf[x->pf].ifname[0] ? h->pf[x->pf].ifname : h->pf[x->pf].pci;
+	snprintf(fix, sizeof(fix), "let one tool set %s's VFs: remove that %s, or %s's [pf] section in the policy",
+		 pf, x->kind == MGR_SCRIPT ? "write" : "setting", pf);
+	if (x->kind == MGR_SCRIPT)
+		check(d, WARN, name, fix, "%s:%u: writes sriov_numvfs of %s", x->file, x->line, pf);
+	else
+		check(d, WARN, name, fix, "%s:%u: %s's %s also sets VFs of %s", x->file, x->line, kind, x->what, pf);
+}
+
+/*
+ * NetworkManager, systemd (.link, .network), netplan, units and rc.local
+ * setting VFs of a PF the policy names: the last writer wins, at times
+ * nobody chose. Warnings: they do not change doctor's exit status.
+ */
+static void check_other_managers(struct doctor *d, const struct policy *p, const struct host *h)
+{
+	_cleanup_free_ bool *named = calloc(h->n_pf ? h->n_pf : 1, sizeof(*named));
+	struct manager_hits *hits = NULL;
+	struct match m;
+	bool any = false;
+	int r;
+
+	if (!named || match_build(&m, p, h) < 0)
+		return;
+	for (unsigned i = 0; i < h->n_pf; i++)
+		any |= named[i] = m.by_pf[i].state != MATCH_NONE;
+	match_free(&m);
+	if (!any)
+		return; /* no PF of the policy here: nothing to share */
+	if (!(hits = malloc(sizeof(*hits))) || (r = managers_scan(h, named, hits)) < 0) {
+		check(d, WARN, "sriov-managers", NULL, "cannot look for other tools' files: %s", strerror(ENOMEM));
+		free(hits);
+		return;
+	}
+	for (unsigned i = 0; i < hits->n; i++)
+		check_manager_hit(d, h, &hits->hit[i]);
+	if (hits->truncated)
+		check(d, WARN, "sriov-managers", NULL, "more than %d such settings: the first are shown",
+		      MANAGERS_HITS_MAX);
+	if (!hits->n)
+		check(d, OK, "sriov-managers", NULL, "no other tool's file sets VFs of the policy's PFs");
+	free(hits);
 }
 
 /* VF netdevs of PFs the policy names, and how many of them udev did not mark NM_UNMANAGED=1. */
@@ -504,6 +571,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	else {
 		check(&d, OK, "policy", NULL, "valid, %u PF%s", p.n_pfs, p.n_pfs == 1 ? "" : "s");
 		check_policy_pfs(&d, &p, &h);
+		check_other_managers(&d, &p, &h);
 	}
 	check_libvirt(&d, &h, r < 0 ? NULL : &p);
 	policy_free(&p);

@@ -326,3 +326,246 @@ EOF
 	run --separate-stderr vfw -c "$POLICY" doctor
 	assert_line --regexp '^ok +network-managers +no VF of a PF in the policy has a host netdev$'
 }
+
+# Other SR-IOV managers: their files under $ROOT (/etc, /run, /usr/lib, /lib).
+
+# root_file PATH: stdin into $ROOT/PATH.
+root_file() {
+	mkdir -p "$(dirname "$ROOT/$1")"
+	cat >"$ROOT/$1"
+}
+
+# mgr_doctor: doctor on the good host, which it passes with warnings only.
+mgr_doctor() {
+	run --separate-stderr vfw -c "$POLICY" doctor
+	assert_success
+	assert_stderr_empty
+}
+
+@test "doctor: a NetworkManager connection with [sriov] for a PF of the policy warns with FILE:LINE (by name, by MAC, or none)" {
+	good_host
+	root_file etc/NetworkManager/system-connections/uplink.nmconnection <<'EOF'
+[connection]
+id=uplink
+type=ethernet
+interface-name=enp1s0
+
+[sriov]
+total-vfs=4
+EOF
+	mgr_doctor
+	assert_line "warn  sriov-managers         $ROOT/etc/NetworkManager/system-connections/uplink.nmconnection:6: NetworkManager's [sriov] also sets VFs of enp1s0"
+	assert_line --regexp "^ +fix: let one tool set enp1s0's VFs: remove that setting, or enp1s0's \\[pf\\] section in the policy$"
+	assert_line --index -1 --regexp '^[0-9]+ ok, 1 warn, 0 fail$'
+	# By the permanent address, in /usr/lib; a file of the same name in /etc masks it.
+	rm "$ROOT/etc/NetworkManager/system-connections/uplink.nmconnection"
+	root_file usr/lib/NetworkManager/system-connections/bymac.nmconnection <<EOF
+[connection]
+type=ethernet
+[ethernet]
+mac-address=$(pf_mac enp1s0 | tr a-f A-F)
+[sriov]
+total-vfs=2
+EOF
+	mgr_doctor
+	assert_line --partial "$ROOT/usr/lib/NetworkManager/system-connections/bymac.nmconnection:5: NetworkManager's [sriov] also sets VFs of enp1s0"
+	root_file etc/NetworkManager/system-connections/bymac.nmconnection </dev/null
+	mgr_doctor
+	refute_line --partial 'bymac.nmconnection'
+	assert_line --regexp '^ok +sriov-managers +no other tool.s file sets VFs of the policy.s PFs$'
+	# No interface-name and no mac-address: any device it comes up on.
+	root_file run/NetworkManager/system-connections/any.nmconnection <<'EOF'
+[connection]
+type=ethernet
+[sriov]
+total-vfs=2
+EOF
+	mgr_doctor
+	assert_line "warn  sriov-managers         $ROOT/run/NetworkManager/system-connections/any.nmconnection:3: NetworkManager's [sriov] has no interface-name or mac-address: it sets VFs of any device the connection comes up on"
+}
+
+@test "doctor: a systemd .link with SR-IOVVirtualFunctions= or [SR-IOV] warns (OriginalName glob, MACAddress, Driver, Path; /etc masks /usr/lib)" {
+	good_host
+	root_file usr/lib/systemd/network/10-vfs.link <<'EOF'
+[Match]
+OriginalName=enp1s*
+[Link]
+SR-IOVVirtualFunctions=4
+EOF
+	root_file etc/systemd/network/20-mac.link <<EOF
+[Match]
+MACAddress=aa:bb:cc:dd:ee:ff $(pf_mac enp1s0)
+Driver=igb
+[SR-IOV]
+VirtualFunction=0
+Trust=yes
+EOF
+	root_file lib/systemd/network/30-path.link <<EOF
+# by PCI path
+[Match]
+Path=pci-$PF
+[Link]
+SR-IOVVirtualFunctions=2
+EOF
+	mgr_doctor
+	assert_line --partial "$ROOT/usr/lib/systemd/network/10-vfs.link:4: systemd .link's SR-IOVVirtualFunctions= also sets VFs of enp1s0"
+	assert_line --partial "$ROOT/etc/systemd/network/20-mac.link:4: systemd .link's [SR-IOV] also sets VFs of enp1s0"
+	assert_line --partial "$ROOT/lib/systemd/network/30-path.link:5: systemd .link's SR-IOVVirtualFunctions= also sets VFs of enp1s0"
+	assert_line --index -1 --regexp '^[0-9]+ ok, 3 warn, 0 fail$'
+	# A symlink to /dev/null in /etc masks the /usr/lib file; a Driver that does not match, a '!' list.
+	ln -s /dev/null "$ROOT/etc/systemd/network/10-vfs.link"
+	sed -i 's/^Driver=igb/Driver=ixgbe/' "$ROOT/etc/systemd/network/20-mac.link"
+	sed -i "s/^Path=/Path=!/" "$ROOT/lib/systemd/network/30-path.link"
+	mgr_doctor
+	refute_line --partial '.link'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 0 warn, 0 fail$'
+}
+
+@test "doctor: a systemd-networkd .network with [SR-IOV] warns; one with an empty [Match] is ignored as networkd does" {
+	good_host
+	root_file run/systemd/network/50-uplink.network <<'EOF'
+[Match]
+Name=eth0 enp1s0
+
+[Network]
+DHCP=yes
+
+[SR-IOV]
+VirtualFunction=1
+VLANId=10
+EOF
+	root_file etc/systemd/network/60-empty.network <<'EOF'
+[Match]
+[SR-IOV]
+VirtualFunction=0
+EOF
+	mgr_doctor
+	assert_line "warn  sriov-managers         $ROOT/run/systemd/network/50-uplink.network:7: systemd-networkd's [SR-IOV] also sets VFs of enp1s0"
+	refute_line --partial '60-empty.network'
+}
+
+@test "doctor: netplan's virtual-function-count, or VF entries with link:, warn (by ID, match: name, match: macaddress)" {
+	good_host
+	root_file etc/netplan/50-sriov.yaml <<'EOF'
+network:
+  version: 2
+  renderer: networkd
+  ethernets:
+    enp1s0:
+      dhcp4: true
+      virtual-function-count: 4   # VFs for the guests
+    enp9s0:
+      virtual-function-count: 2
+EOF
+	root_file lib/netplan/60-vfs.yaml <<EOF
+network:
+  ethernets:
+    uplink:
+      match:
+        macaddress: "$(pf_mac enp1s0)"
+    vf1:
+      link: uplink
+EOF
+	mgr_doctor
+	assert_line --partial "$ROOT/etc/netplan/50-sriov.yaml:7: netplan's virtual-function-count also sets VFs of enp1s0"
+	assert_line --partial "$ROOT/lib/netplan/60-vfs.yaml:7: netplan's link: of a VF entry also sets VFs of enp1s0"
+	refute_line --partial '50-sriov.yaml:9'
+	# The same name in /run shadows /etc.
+	root_file run/netplan/50-sriov.yaml <<'EOF'
+network:
+  ethernets:
+    enp1s0:
+      dhcp4: true
+EOF
+	rm "$ROOT/lib/netplan/60-vfs.yaml"
+	root_file etc/netplan/70-name.yaml <<'EOF'
+network:
+  ethernets:
+    pf0:
+      match:
+        name: enp1s*
+      virtual-function-count: 7
+EOF
+	mgr_doctor
+	refute_line --partial '50-sriov.yaml'
+	assert_line --partial "$ROOT/etc/netplan/70-name.yaml:6: netplan's virtual-function-count also sets VFs of enp1s0"
+	assert_line --index -1 --regexp '^[0-9]+ ok, 1 warn, 0 fail$'
+}
+
+@test "doctor: a unit or rc.local that writes sriov_numvfs warns, naming the PF when the line does" {
+	good_host
+	root_file etc/systemd/system/sriov.service <<EOF
+[Service]
+Type=oneshot
+# echo 0 > sriov_numvfs first
+ExecStart=/bin/sh -c 'echo 4 > /sys/bus/pci/devices/$PF/sriov_numvfs'
+EOF
+	root_file etc/rc.local <<'EOF'
+#!/bin/sh
+for pf in $PFS; do
+	echo 2 > /sys/class/net/$pf/device/sriov_numvfs
+done
+EOF
+	mgr_doctor
+	assert_line "warn  sriov-managers         $ROOT/etc/systemd/system/sriov.service:4: writes sriov_numvfs of enp1s0"
+	assert_line "warn  sriov-managers         $ROOT/etc/rc.local:3: writes sriov_numvfs and names no PF: it may be one of the policy"
+	assert_line --regexp '^ +fix: make sure it writes no PF of vfwarden.s policy$'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 2 warn, 0 fail$'
+	doctor_json
+	[ "$(jq_py "sum(1 for c in d['checks'] if c['check'] == 'sriov-managers' and c['result'] == 'warn')")" = 2 ]
+}
+
+@test "doctor: another tool's file for another interface gives no warning; one too large to read is named" {
+	good_host
+	fake_pf 0000:02:00.0 enp2s0 7 0
+	root_file etc/NetworkManager/system-connections/other.nmconnection <<'EOF'
+[connection]
+interface-name=enp2s0
+[sriov]
+total-vfs=4
+EOF
+	root_file etc/systemd/network/10-other.link <<EOF
+[Match]
+MACAddress=$(pf_mac enp2s0)
+[Link]
+SR-IOVVirtualFunctions=4
+EOF
+	root_file etc/systemd/network/10-other.network <<'EOF'
+[Match]
+Name=enp2s0
+[SR-IOV]
+VirtualFunction=0
+EOF
+	root_file etc/netplan/10-other.yaml <<'EOF'
+network:
+  ethernets:
+    enp2s0:
+      virtual-function-count: 4
+EOF
+	root_file etc/systemd/system/other.service <<'EOF'
+[Service]
+ExecStart=/bin/sh -c 'echo 4 > /sys/bus/pci/devices/0000:02:00.0/sriov_numvfs'
+ExecStart=/bin/sh -c 'echo 4 > /sys/class/net/enp2s0/device/sriov_numvfs'
+EOF
+	mgr_doctor
+	assert_line --regexp '^ok +sriov-managers +no other tool.s file sets VFs of the policy.s PFs$'
+	assert_line --index -1 --regexp '^[0-9]+ ok, 0 warn, 0 fail$'
+	# A policy that names no PF here: nothing to share, no line.
+	policy <<'EOF'
+[pf uplink]
+device = enp7s0
+vfs = 2
+EOF
+	run --separate-stderr vfw -c "$POLICY" doctor
+	refute_line --partial 'sriov-managers'
+	# Larger than the cap: named, not read.
+	good_host
+	policy <<'EOF'
+[pf uplink]
+device = enp1s0
+vfs = 2
+EOF
+	head -c 300000 /dev/zero | tr '\0' '#' >"$ROOT/etc/netplan/90-big.yaml"
+	mgr_doctor
+	assert_line "warn  sriov-managers         $ROOT/etc/netplan/90-big.yaml: larger than 256 KiB, not read"
+}
