@@ -268,3 +268,53 @@ print(c["result"] + ": " + c["detail"])'
 	done
 	echo 0 > "/sys/bus/pci/devices/$PF1_PCI/sriov_numvfs"
 }
+
+# doctor_other_managers -c FILE: the detail of each sriov-managers warning, a line each
+doctor_other_managers() {
+	"$VFWARDEN" "$@" doctor --json | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["checks"]:
+    if c["check"] == "sriov-managers" and c["result"] == "warn":
+        print(c["detail"])'
+}
+
+@test "doctor names NetworkManager, .link, .network, netplan, unit and rc.local files that set VFs of a policy PF, not of another" {
+	local pf other mac out f rc_local=
+	local nm=/etc/NetworkManager/system-connections sd=/etc/systemd/network unit=/etc/systemd/system
+	pf=$(ls "/sys/bus/pci/devices/$PF0_PCI/net")
+	other=$(ls "/sys/bus/pci/devices/$PF1_PCI/net")
+	mac=$(cat "/sys/class/net/$pf/address")
+	# doctor takes a .link's Path= to be udev's ID_PATH, pci-<PCI address>
+	udevadm info -q property "/sys/class/net/$pf" | grep -qx "ID_PATH=pci-$PF0_PCI"
+	printf '[pf a]\ndevice = %s\nvfs = 3\n' "$PF0_PCI" > "$BATS_TEST_TMPDIR/a.conf"
+	# One file of each kind for the policy's PF, one for the other PF. Only
+	# written: nothing reloads NetworkManager, networkd or systemd, and the
+	# counts are the policy's own in case udev applies the .link.
+	mkdir -p "$nm" "$sd" /etc/netplan
+	printf '[connection]\ntype=ethernet\n[ethernet]\nmac-address=%s\n[sriov]\ntotal-vfs=3\n' "$mac" > "$nm/vfw-test.nmconnection"
+	printf '[connection]\ninterface-name=%s\n[sriov]\ntotal-vfs=3\n' "$other" > "$nm/vfw-test-other.nmconnection"
+	printf '[Match]\nPath=pci-%s\n[Link]\nSR-IOVVirtualFunctions=3\n' "$PF0_PCI" > "$sd/10-vfw-test.link"
+	printf '[Match]\nPath=pci-%s\n[Link]\nSR-IOVVirtualFunctions=3\n' "$PF1_PCI" > "$sd/10-vfw-test-other.link"
+	printf '[Match]\nName=%s\n[SR-IOV]\nVirtualFunction=2\nTrust=yes\n' "$pf" > "$sd/10-vfw-test.network"
+	printf '[Match]\nName=%s\n[SR-IOV]\nVirtualFunction=2\nTrust=yes\n' "$other" > "$sd/10-vfw-test-other.network"
+	printf 'network:\n  version: 2\n  ethernets:\n    %s:\n      virtual-function-count: 3\n' "$pf" > /etc/netplan/90-vfw-test.yaml
+	printf 'network:\n  ethernets:\n    %s:\n      virtual-function-count: 3\n' "$other" > /etc/netplan/90-vfw-test-other.yaml
+	printf '[Service]\nExecStart=/bin/sh -c "echo 3 > /sys/bus/pci/devices/%s/sriov_numvfs"\n' "$PF0_PCI" > "$unit/vfw-test.service"
+	printf '[Service]\nExecStart=/bin/sh -c "echo 3 > /sys/bus/pci/devices/%s/sriov_numvfs"\n' "$PF1_PCI" > "$unit/vfw-test-other.service"
+	if [ ! -e /etc/rc.local ]; then
+		rc_local=/etc/rc.local
+		printf '#!/bin/sh\necho 3 > /sys/class/net/%s/device/sriov_numvfs\n' "$pf" > "$rc_local"
+	fi
+	out=$(doctor_other_managers -c "$BATS_TEST_TMPDIR/a.conf" || true)
+	rm -f "$nm"/vfw-test*.nmconnection "$sd"/10-vfw-test* /etc/netplan/90-vfw-test*.yaml "$unit"/vfw-test*.service $rc_local
+	sed 's/^/# /' <<< "$out" >&3
+	for f in "$nm/vfw-test.nmconnection:5: NetworkManager's [sriov]" \
+		"$sd/10-vfw-test.link:4: systemd .link's SR-IOVVirtualFunctions=" \
+		"$sd/10-vfw-test.network:3: systemd-networkd's [SR-IOV]" \
+		"/etc/netplan/90-vfw-test.yaml:5: netplan's virtual-function-count"; do
+		grep -qxF "$f also sets VFs of $pf" <<< "$out"
+	done
+	grep -qxF "$unit/vfw-test.service:2: writes sriov_numvfs of $pf" <<< "$out"
+	[ -z "$rc_local" ] || grep -qxF "/etc/rc.local:2: writes sriov_numvfs of $pf" <<< "$out"
+	[ -z "$(grep -e 'vfw-test-other' -e "$other" <<< "$out")" ]
+}
