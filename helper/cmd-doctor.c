@@ -504,7 +504,8 @@ static int parse_opts(struct doctor *d, int argc, char **argv)
 			printf("Usage: vfwarden [-c FILE] doctor [--json]\n\n"
 			       "Check the host for SR-IOV passthrough: IOMMU, interrupt remapping, vfio-pci,\n"
 			       "each PF's SR-IOV capability and PCIe link, VF IOMMU groups, network\n"
-			       "managers and the policy. Exit status 5 when a check fails.\n");
+			       "managers, other tools' SR-IOV settings and the policy.\n"
+			       "Exit status 5 when a check fails.\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;
