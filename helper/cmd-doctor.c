@@ -266,9 +266,14 @@ static void check_manager_hit(struct doctor *d, const struct host *h, const stru
 	const char *name = "sriov-managers", *kind = manager_kind_name(x->kind), *pf;
 	char fix[160];
 
-	if (x->unread) {
+	if (x->unread == EFBIG) {
 		check(d, WARN, name, "read it: it may set VFs of a PF of the policy",
 		      "%s: larger than %d KiB, not read", x->file, MANAGERS_FILE_MAX / 1024);
+		return;
+	}
+	if (x->unread) {
+		check(d, WARN, name, "run doctor as root, or read it: it may set VFs of a PF of the policy",
+		      "%s: cannot read: %s", x->file, strerror(x->unread));
 		return;
 	}
 	if (x->pf == MGR_ANY_PF) {

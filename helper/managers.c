@@ -54,7 +54,7 @@ static struct manager_hit *hit_add(struct scan *s, enum manager_kind k, int pf, 
 	x->kind = k;
 	x->pf = pf;
 	x->line = line;
-	x->unread = false;
+	x->unread = 0;
 	snprintf(x->what, sizeof(x->what), "%s", what);
 	snprintf(x->file, sizeof(x->file), "%s", s->path);
 	return x;
@@ -165,7 +165,11 @@ static int collect_dir(unsigned di, const char *dir, const char *suffix, struct 
 
 typedef void (*file_fn)(struct scan *s, char *text);
 
-/* One file given to fn; one too large to read is a hit of its own (any PF). */
+/*
+ * One file given to fn. One that exists but cannot be read (too large, no
+ * permission: NetworkManager keyfiles are 0600) is a hit of its own, for
+ * any PF: it may set VFs. A masked one (not a regular file) is nothing.
+ */
 static int scan_file(struct scan *s, enum manager_kind k, const char *path, file_fn fn)
 {
 	_cleanup_free_ char *text = NULL;
@@ -176,8 +180,8 @@ static int scan_file(struct scan *s, enum manager_kind k, const char *path, file
 	r = read_small(path, &text);
 	if (r == -ENOMEM)
 		return r;
-	if (r == -EFBIG && (x = hit_add(s, k, MGR_ANY_PF, 0, "")))
-		x->unread = true;
+	if (r < 0 && r != -ENOENT && r != -EINVAL && (x = hit_add(s, k, MGR_ANY_PF, 0, "")))
+		x->unread = -r;
 	if (r == 0)
 		fn(s, text);
 	return 0;

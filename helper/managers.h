@@ -37,8 +37,8 @@ enum manager_kind {
 struct manager_hit {
 	enum manager_kind kind;
 	int pf;          /* host PF index, or MGR_ANY_PF */
-	unsigned line;   /* 0: the whole file (too large to read) */
-	bool unread;     /* larger than MANAGERS_FILE_MAX: not read */
+	unsigned line;   /* 0: the whole file (not read) */
+	int unread;      /* errno when the file could not be read (EFBIG: over MANAGERS_FILE_MAX), else 0 */
 	char what[48];   /* "[sriov]", "SR-IOVVirtualFunctions=", ... */
 	char file[PATH_MAX];
 };

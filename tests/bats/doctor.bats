@@ -568,4 +568,10 @@ EOF
 	head -c 300000 /dev/zero | tr '\0' '#' >"$ROOT/etc/netplan/90-big.yaml"
 	mgr_doctor
 	assert_line "warn  sriov-managers         $ROOT/etc/netplan/90-big.yaml: larger than 256 KiB, not read"
+	# One that cannot be opened is named with the reason; a dangling symlink is no file.
+	ln -s loop.nmconnection "$ROOT/etc/NetworkManager/system-connections/loop.nmconnection"
+	ln -s /nonexistent "$ROOT/etc/NetworkManager/system-connections/gone.nmconnection"
+	mgr_doctor
+	assert_line "warn  sriov-managers         $ROOT/etc/NetworkManager/system-connections/loop.nmconnection: cannot read: Too many levels of symbolic links"
+	refute_line --partial 'gone.nmconnection'
 }
