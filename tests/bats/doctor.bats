@@ -7,6 +7,9 @@
 # {current,max}_link_{width,speed}, $ROOT/run/NetworkManager, and what udev
 # knows from the test build's fake udev (tests/fake/fake-udev.c):
 # $ROOT/udev/ (udevd runs), $ROOT/udev/net/NAME (a netdev's properties).
+# Other SR-IOV managers' files are read under $ROOT as on the host:
+# $ROOT/etc/NetworkManager, $ROOT/etc/systemd/network, $ROOT/etc/netplan,
+# $ROOT/etc/rc.local, and the same under $ROOT/run, $ROOT/usr/lib, $ROOT/lib.
 
 load helpers
 
