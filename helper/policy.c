@@ -599,29 +599,26 @@ bad:
 	return -EINVAL;
 }
 
+static int parse_pf_flag(int key, const char *v, const char *which, bool *out, char *err, size_t errsz)
+{
+	if (parse_bool(v, out) == 0)
+		return 0;
+	snprintf(err, errsz, "invalid %s '%s' (%s)", vf_key_name((enum vf_key)key), v, which);
+	return -EINVAL;
+}
+
 static int parse_value(struct section *s, int key, const char *v, char *err, size_t errsz)
 {
 	unsigned long n;
-	bool b;
 	int r;
 
 	if (key < _KEY_VF_MAX)
 		return vf_key_parse((enum vf_key)key, v, &s->vf, err, errsz);
 	switch (key) {
 	case KEY_PF_UP:
-		if (parse_bool(v, &b) < 0) {
-			snprintf(err, errsz, "invalid %s '%s' (on or off)", vf_key_name(KEY_PF_UP), v);
-			return -EINVAL;
-		}
-		s->pf_up = b;
-		return 0;
+		return parse_pf_flag(key, v, "on or off", &s->pf_up, err, errsz);
 	case KEY_MANAGE:
-		if (parse_bool(v, &b) < 0) {
-			snprintf(err, errsz, "invalid %s '%s' (yes or no)", vf_key_name(KEY_MANAGE), v);
-			return -EINVAL;
-		}
-		s->manage = b;
-		return 0;
+		return parse_pf_flag(key, v, "yes or no", &s->manage, err, errsz);
 	case KEY_DEVICE:
 		if (parse_mac(v, s->vf.mac) == 0 || pci_addr_valid(v) || ifname_valid(v)) {
 			snprintf(s->device, sizeof(s->device), "%s", v);
