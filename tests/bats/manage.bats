@@ -196,6 +196,26 @@ EOF2
 	assert_output ''
 }
 
+@test "manage: a pending reset of a VF of an unmanaged PF waits; manage = yes does it" {
+	fake_vf_state enp2s0 0 mac=52:54:00:aa:bb:01 vlan=42
+	printf 'domain=vm1\nmac=52:54:00:aa:bb:01\nvlan=42\nreset-pending=yes\n' >"$(mkdir -p "$REC" && echo "$REC/$MVF")"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	grep -qx 'reset-pending=yes' "$REC/$MVF"
+	grep -q '^vf0 mac=52:54:00:aa:bb:01 vlan=42 ' "$NL/enp2s0"
+	run nl_log
+	refute_output --partial enp2s0
+	run --separate-stderr vfw -c "$POLICY" status
+	assert_line --regexp '^maint +enp2s0 +0000:02:00\.0 +0 .*domain vm1 \(reset pending\) +unmanaged$'
+	write_policy yes
+	sed -i 's/^vfs = 3$/vfs = 2/' "$POLICY"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	[ ! -e "$REC/$MVF" ]
+	grep -q '^vf0 .* vlan=200 ' "$NL/enp2s0"
+	assert_line --partial 'maint vf0: mac 52:54:00:aa:bb:01 -> '
+}
+
 @test "manage: with only unmanaged PFs here, unreadable XML with a hostdev does not refuse the start" {
 	policy <<'EOF2'
 [pf maint]
