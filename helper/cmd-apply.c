@@ -322,6 +322,10 @@ static int apply_sections(struct nlh *nl, const struct policy *p, struct host *h
 				if (e->pf[j] >= 0 && (all || wanted[e->pf[j]]))
 					record_refused(co, &h->pf[e->pf[j]]);
 			ret = EXIT_PARTIAL;
+		} else if (!p->pfs[i].manage) {
+			/* Set aside by the admin: no write, no last-apply record, no failure. */
+			log_notice("%s: manage = no at %s:%u, %s left alone", p->pfs[i].label,
+				   p->pfs[i].manage_at.file, p->pfs[i].manage_at.line, h->pf[e->pf[0]].pci);
 		} else if (apply_pf(nl, p, i, &h->pf[e->pf[0]], co, changes) != EXIT_OK && ret == EXIT_OK)
 			ret = EXIT_PARTIAL;
 	}

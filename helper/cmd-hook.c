@@ -300,6 +300,21 @@ static int vf_invalid_policy(const struct hook_ctx *c, const struct hook_dev *d,
 }
 
 /*
+ * VF d of a PF set aside with manage = no: handed to another tool, so the
+ * start goes ahead with nothing written and no record kept; a release
+ * drops this domain's record from before (the VF then keeps what it has).
+ */
+static void vf_unmanaged(const struct hook_ctx *c, const struct hook_dev *d, const struct vf_job *j)
+{
+	struct vf_record rec;
+
+	log_notice("vfwarden: domain '%s': %s is vf%u of [pf %s], manage = no at %s:%u: left alone",
+		   c->owner, d->pci, j->idx, j->pol->label, j->pol->manage_at.file, j->pol->manage_at.line);
+	if (c->mode == HOOK_RELEASE && record_read(d->pci, &rec) == 0 && streq(rec.domain, c->owner))
+		record_remove(d->pci);
+}
+
+/*
  * Which managed VF d is: 0 go on with j filled in, 1 not ours or nothing to
  * do, -1 refused (logged).
  */
@@ -320,6 +335,10 @@ static int vf_find(struct hook_ctx *c, const struct hook_dev *d, struct vf_job *
 		return c->mode == HOOK_PREPARE ? -1 : 1;
 	if (!j->pol)
 		return 1;
+	if (!j->pol->manage) {
+		vf_unmanaged(c, d, j);
+		return 1;
+	}
 	if (j->idx >= j->pol->vfs) {
 		log_notice("vfwarden: domain '%s': %s is vf%u of [pf %s], beyond its vfs = %u: left alone",
 			   c->owner, d->pci, j->idx, j->pol->label, j->pol->vfs);
@@ -541,7 +560,7 @@ static void create_missing_vfs(struct hook_ctx *c, const struct hook_input *in)
 		const struct pf_policy *pol = match_policy_of(&m, &c->p, k);
 		struct converge_result res;
 
-		if (!pol || h.pf[k].numvfs || !pol->vfs)
+		if (!pol || !pol->manage || h.pf[k].numvfs || !pol->vfs)
 			continue;
 		if (pf_converge(c->nl, pol, &h.pf[k], &o, &res) < 0 || res.refused)
 			log_warn("vfwarden: domain '%s': cannot create the VFs of [pf %s]", c->owner, pol->label);
@@ -568,11 +587,14 @@ static bool may_use_managed_vf(struct hook_ctx *c)
 		return false;
 	if (host_scan(&h) < 0)
 		return true;
-	/* An ambiguous PF counts: its VFs are refused at prepare too. */
+	/* An ambiguous PF counts: its VFs are refused at prepare too. One with manage = no does not. */
 	if (c->valid && match_build(&m, &c->p, &h) < 0)
 		may = true;
-	for (unsigned k = 0; k < h.n_pf && !may; k++)
-		may = c->valid ? m.by_pf[k].state != MATCH_NONE : h.pf[k].numvfs > 0;
+	for (unsigned k = 0; k < h.n_pf && !may; k++) {
+		const struct pf_policy *pol = c->valid ? match_policy_of(&m, &c->p, k) : NULL;
+
+		may = c->valid ? m.by_pf[k].state != MATCH_NONE && (!pol || pol->manage) : h.pf[k].numvfs > 0;
+	}
 	if (c->valid)
 		match_free(&m);
 	host_free(&h);

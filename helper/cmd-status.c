@@ -34,6 +34,12 @@ struct pf_view {
 	const struct pf_policy *pol;
 	const struct pf_policy *policy; /* as written */
 	struct pf_policy eff;
+	/*
+	 * The section governing the PF when it says manage = no: pol is NULL
+	 * then, as no policy applies (no wanted count, no drift), but the PF
+	 * keeps its label.
+	 */
+	const struct pf_policy *unmanaged;
 	/* Ambiguous (match.h): the labels of the sections naming it, and why. */
 	const char *amb[2];
 	char amb_why[256];
@@ -218,6 +224,12 @@ static json_object *vf_json(const struct view *v, const struct vf_live *vf, uint
 	return o;
 }
 
+/* The label of the section governing the PF (with manage = no too), or NULL. */
+static const char *view_label(const struct pf_view *pv)
+{
+	return pv->pol ? pv->pol->label : pv->unmanaged ? pv->unmanaged->label : NULL;
+}
+
 static json_object *pf_json(const struct view *view, const struct pf_view *v)
 {
 	const struct pf_live *pf = v->pf;
@@ -228,7 +240,7 @@ static json_object *pf_json(const struct view *view, const struct pf_view *v)
 
 	for (unsigned i = 0; amb && i < 2 && v->amb[i]; i++)
 		json_object_array_add(amb, json_object_new_string(v->amb[i]));
-	json_object_object_add(o, "label", pol ? json_object_new_string(pol->label) : NULL);
+	json_object_object_add(o, "label", view_label(v) ? json_object_new_string(view_label(v)) : NULL);
 	json_object_object_add(o, "interface", pf->ifname[0] ? json_object_new_string(pf->ifname) : NULL);
 	json_object_object_add(o, "pci", json_object_new_string(pf->pci));
 	json_object_object_add(o, "driver", pf->driver[0] ? json_object_new_string(pf->driver) : NULL);
@@ -241,6 +253,7 @@ static json_object *pf_json(const struct view *view, const struct pf_view *v)
 	json_object_object_add(o, "link_up", json_object_new_boolean(pf->up));
 	json_object_object_add(o, "drift", json_object_new_boolean(pol && pol->vfs != pf->numvfs));
 	json_object_object_add(o, "ambiguous", amb);
+	json_object_object_add(o, "managed", json_object_new_boolean(pol != NULL));
 	json_object_object_add(o, "vfs", vfs);
 	json_object_object_add(o, "eswitch_mode", pf->eswitch_mode == ESWITCH_UNSET ? NULL
 				: json_object_new_string(eswitch_mode_name(pf->eswitch_mode)));
@@ -358,6 +371,8 @@ static const char *vf_colour(unsigned col, const char *c, bool last)
 
 	if (n && c[n - 1] == '*')
 		return "\033[1;31m";
+	if (last && streq(c, "unmanaged"))
+		return "\033[2m";
 	if (last && !streq(c, "-"))
 		return "\033[31m";
 	if (col == 12 && !streq(c, "-"))
@@ -381,8 +396,9 @@ static const char *pf_colour(unsigned col, const char *c, bool last)
 
 #define MARK(bit) ((drift & (1u << (bit))) ? "*" : "")
 
+/* DRIFT is "unmanaged" for the VFs of a PF with manage = no: nothing to differ from. */
 static int vf_row(struct table *t, const char *label, const struct pf_live *pf, const struct vf_live *vf,
-		  const char *own, bool count_drift, uint32_t drift)
+		  const char *own, bool count_drift, uint32_t drift, bool unmanaged)
 {
 	char m[MAC_STR_LEN], vlan[32], rate[32], dl[160], mac[24], sp[8], tr[8], ls[12], drv[40], idx[12];
 	char owner[400];
@@ -393,6 +409,8 @@ static int vf_row(struct table *t, const char *label, const struct pf_live *pf, 
 	snprintf(owner, sizeof(owner), "%.380s%s", own, vf->reset_pending ? " (reset pending)" : "");
 
 	drift_list(count_drift, drift, dl, sizeof(dl));
+	if (unmanaged)
+		snprintf(dl, sizeof(dl), "unmanaged");
 	if (vf->nl_valid) {
 		snprintf(mac, sizeof(mac), "%s%s", format_mac(vf->mac, m), MARK(KEY_MAC));
 		if (vf->vlan)
@@ -421,7 +439,7 @@ static int vf_row(struct table *t, const char *label, const struct pf_live *pf, 
 /* The PF column: the policy's label, "ambiguous" (match.h) or "-". */
 static const char *pf_label(const struct pf_view *pv)
 {
-	return pv->pol ? pv->pol->label : pv->amb[0] ? "ambiguous" : "-";
+	return view_label(pv) ? view_label(pv) : pv->amb[0] ? "ambiguous" : "-";
 }
 
 /* OWNER: who uses the VF, then the defined domains that reference it ("reserved: vm3 (shut off)"). */
@@ -457,7 +475,7 @@ static int vf_table(const struct view *v)
 			}
 			r = vf_row(&t, pf_label(pv), pv->pf, &pv->pf->vf[j],
 				   owner_cell(v, &pv->pf->vf[j], owner, sizeof(owner)),
-				   pol && pol->vfs != pv->pf->numvfs, d);
+				   pol && pol->vfs != pv->pf->numvfs, d, pv->unmanaged != NULL);
 		}
 	}
 	if (r == 0 && t.n_rows > 1) {
@@ -488,7 +506,7 @@ static int rep_table(const struct view *v)
 		const struct pf_view *pv = &v->pfs[i];
 		const struct pf_live *pf = pv->pf;
 		char mode[16], idx[12] = "-";
-		const char *row[] = { pv->pol ? pv->pol->label : "-", pf->ifname[0] ? pf->ifname : "-", pf->pci,
+		const char *row[] = { view_label(pv) ? view_label(pv) : "-", pf->ifname[0] ? pf->ifname : "-", pf->pci,
 				      mode, idx, "-" };
 
 		if (!shows_eswitch(pv))
@@ -554,6 +572,13 @@ static int pf_table(const struct view *v)
 	for (unsigned i = 0; r == 0 && i < v->n_pfs; i++)
 		if (v->pfs[i].amb[0])
 			fprintf(out, "ambiguous: %s; apply leaves it alone\n", v->pfs[i].amb_why);
+	for (unsigned i = 0; r == 0 && i < v->n_pfs; i++) {
+		const struct pf_policy *u = v->pfs[i].unmanaged;
+
+		if (u)
+			fprintf(out, "unmanaged: [pf %s] has manage = no (%s:%u): vfwarden writes nothing to %s or its VFs\n",
+				u->label, u->manage_at.file, u->manage_at.line, v->pfs[i].pf->pci);
+	}
 	table_free(&t);
 	return r;
 }
@@ -606,9 +631,9 @@ static void prom_pf_sample(const char *name, const struct pf_view *v, const char
 		fputs("\",", out);
 	}
 	fprintf(out, "pci=\"%s\"", v->pf->pci);
-	if (v->pol) {
+	if (view_label(v)) {
 		fputs(",label=\"", out);
-		prom_label(v->pol->label);
+		prom_label(view_label(v));
 		fputc('"', out);
 	}
 	if (key) {
@@ -621,7 +646,7 @@ static void prom_pf_sample(const char *name, const struct pf_view *v, const char
 
 enum pf_metric {
 	M_VFS, M_WANTED, M_MAX, M_IN_USE, M_DRIFT, M_RESET_PENDING, M_AMBIGUOUS, M_LAST_TIME, M_LAST_STATUS,
-	M_LAST_CHANGES, _M_MAX
+	M_LAST_CHANGES, M_MANAGED, _M_MAX
 };
 
 static const char *const pf_metrics[_M_MAX][2] = {
@@ -638,6 +663,8 @@ static const char *const pf_metrics[_M_MAX][2] = {
 	[M_LAST_STATUS] = { "vfwarden_pf_last_apply_exit_status",
 			    "Outcome of the PF's last apply (0: the policy holds, 3: not all of it)." },
 	[M_LAST_CHANGES] = { "vfwarden_pf_last_apply_changes", "Changes the PF's last apply made." },
+	[M_MANAGED] = { "vfwarden_pf_managed",
+			"Whether vfwarden manages the PF (one [pf] section governs it, without manage = no)." },
 };
 
 /* The value of metric m for a PF; false when the PF has none. */
@@ -654,6 +681,7 @@ static bool pf_metric_value(enum pf_metric m, const struct pf_view *v, unsigned 
 	case M_LAST_TIME: *val = (unsigned long long)v->last.time; return v->have_last;
 	case M_LAST_STATUS: *val = (unsigned long long)v->last.status; return v->have_last;
 	case M_LAST_CHANGES: *val = v->last.changes; return v->have_last;
+	case M_MANAGED: *val = v->pol != NULL; return true;
 	case _M_MAX: break;
 	}
 	return false;
@@ -833,10 +861,16 @@ static int view_build(struct view *v, const struct policy *p, bool policy_ok, st
 	ret = select_pfs(p, policy_ok, h, &v->m, ops, host_sel, pol_sel);
 	for (unsigned i = 0; i < h->n_pf; i++) {
 		struct pf_view *pv = &v->pfs[v->n_pfs];
+		const struct pf_policy *pol;
 
 		if (!host_sel[i])
 			continue;
-		if ((r = view_fill(pv, &h->pf[i], match_policy_of(&v->m, p, i), nl)) < 0)
+		pol = match_policy_of(&v->m, p, i);
+		if (pol && !pol->manage) {
+			pv->unmanaged = pol;
+			pol = NULL;
+		}
+		if ((r = view_fill(pv, &h->pf[i], pol, nl)) < 0)
 			return r;
 		if (policy_ok && v->m.by_pf[i].state == MATCH_AMBIGUOUS) {
 			const struct match_entry *e = &v->m.by_pf[i];

@@ -2,7 +2,8 @@
 /*
  * udev (hidden): for the IMPORT{program} of 70-vfwarden.rules, on every
  * event of a VF netdev. Prints NM_UNMANAGED=1 when the VF's PF is one that
- * a [pf] section of the policy names, nothing otherwise, and exits 0
+ * a [pf] section of the policy names, nothing otherwise (also when that
+ * section has manage = no: the PF is another tool's), and exits 0
  * whatever happens: a uevent must never fail or wait because of vfwarden.
  *
  * It reads the VF's physfn link, the policy files (parsed, not validated:
@@ -35,7 +36,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 		(void)policy_parse_file(&p, cli->config);
 	else
 		(void)policy_parse_default(&p, POLICY_FILE, POLICY_DIR);
-	named = match_names_pf(&p, &pf, false);
+	named = match_names_pf_managed(&p, &pf, false);
 	policy_free(&p);
 	if (named)
 		printf("NM_UNMANAGED=1\n");

@@ -374,6 +374,9 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 	int r;
 
 	memset(res, 0, sizeof(*res));
+	/* manage = no: callers skip the PF with their own message; never write to it. */
+	if (!pol->manage)
+		return -EPERM;
 	if (o->one_vf)
 		return vf_converge(nl, pol, pf, o, res);
 	if ((r = pf_scan_users(pf)) < 0)

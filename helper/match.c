@@ -149,13 +149,16 @@ const char *match_why_section(const struct match_entry *e, const struct policy *
 	return buf;
 }
 
-bool match_names_pf(const struct policy *p, struct pf_live *pf, bool names_read)
+/* A section with manage = no names its PF all the same, unless managed_only. */
+static bool names_pf(const struct policy *p, struct pf_live *pf, bool names_read, bool managed_only)
 {
 	for (unsigned i = 0; i < p->n_sections; i++) {
 		const struct section *s = &p->sections[i];
 		struct pf_policy pol = { 0 };
 
 		if (s->kind != SECTION_PF || !(s->set & (1u << KEY_DEVICE)))
+			continue;
+		if (managed_only && (s->set & (1u << KEY_MANAGE)) && !s->manage)
 			continue;
 		snprintf(pol.device, sizeof(pol.device), "%s", s->device);
 		pol.device_kind = policy_device_kind(pol.device, pol.device_mac);
@@ -167,4 +170,14 @@ bool match_names_pf(const struct policy *p, struct pf_live *pf, bool names_read)
 			return true;
 	}
 	return false;
+}
+
+bool match_names_pf(const struct policy *p, struct pf_live *pf, bool names_read)
+{
+	return names_pf(p, pf, names_read, false);
+}
+
+bool match_names_pf_managed(const struct policy *p, struct pf_live *pf, bool names_read)
+{
+	return names_pf(p, pf, names_read, true);
 }

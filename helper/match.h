@@ -10,6 +10,11 @@
  * address), or one section whose device is on two PFs (a permanent MAC two
  * ports share). Apply leaves an ambiguous PF alone, the hook refuses a VM's
  * start on its VFs, status shows it with no label.
+ *
+ * A section with manage = no governs its PF as any other (so no other
+ * section can take it by accident, and ambiguity is the same); what
+ * vfwarden then does with the PF is the callers' to check (pf_policy's
+ * manage): they write nothing to it.
  */
 #pragma once
 
@@ -53,6 +58,8 @@ int match_pf_by_pci(const struct host *h, const char *pci);
  * once a section names a PF by them (a PCI address needs neither).
  */
 bool match_names_pf(const struct policy *p, struct pf_live *pf, bool names_read);
+/* The same, leaving out sections with manage = no (the udev rule's NM_UNMANAGED mark). */
+bool match_names_pf_managed(const struct policy *p, struct pf_live *pf, bool names_read);
 /*
  * Why an entry is ambiguous, for one line. A PF's entry: "[pf a] and [pf b]
  * both name 0000:02:00.0", "[pf a] names 0000:02:00.0 and 0000:03:00.0".

@@ -45,6 +45,9 @@ bool pf_awaited(const struct policy *p, const struct host *h, unsigned k)
 		const struct pf_policy *pol = &p->pfs[i];
 		bool found = false;
 
+		/* apply writes nothing to it: not worth a wait. */
+		if (!pol->manage)
+			continue;
 		if (pol->device_kind == DEVICE_PCI) {
 			if (streq(pol->device, f->pci))
 				return true;

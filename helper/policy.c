@@ -26,6 +26,7 @@ static const char *const pf_key_names[_KEY_MAX - _KEY_VF_MAX] = {
 	[KEY_PF_UP - _KEY_VF_MAX] = "pf-up",
 	[KEY_ALLOW_DOMAIN - _KEY_VF_MAX] = "allow-domain",
 	[KEY_ESWITCH_MODE - _KEY_VF_MAX] = "eswitch-mode",
+	[KEY_MANAGE - _KEY_VF_MAX] = "manage",
 };
 
 const char *vf_key_name(enum vf_key k)
@@ -598,22 +599,26 @@ bad:
 	return -EINVAL;
 }
 
+static int parse_pf_flag(int key, const char *v, const char *which, bool *out, char *err, size_t errsz)
+{
+	if (parse_bool(v, out) == 0)
+		return 0;
+	snprintf(err, errsz, "invalid %s '%s' (%s)", vf_key_name((enum vf_key)key), v, which);
+	return -EINVAL;
+}
+
 static int parse_value(struct section *s, int key, const char *v, char *err, size_t errsz)
 {
 	unsigned long n;
-	bool b;
 	int r;
 
 	if (key < _KEY_VF_MAX)
 		return vf_key_parse((enum vf_key)key, v, &s->vf, err, errsz);
 	switch (key) {
 	case KEY_PF_UP:
-		if (parse_bool(v, &b) < 0) {
-			snprintf(err, errsz, "invalid %s '%s' (on or off)", vf_key_name(KEY_PF_UP), v);
-			return -EINVAL;
-		}
-		s->pf_up = b;
-		return 0;
+		return parse_pf_flag(key, v, "on or off", &s->pf_up, err, errsz);
+	case KEY_MANAGE:
+		return parse_pf_flag(key, v, "yes or no", &s->manage, err, errsz);
 	case KEY_DEVICE:
 		if (parse_mac(v, s->vf.mac) == 0 || pci_addr_valid(v) || ifname_valid(v)) {
 			snprintf(s->device, sizeof(s->device), "%s", v);
@@ -661,7 +666,11 @@ static int policy_handler(void *user, const char *section, const char *name, con
 		error_at(p, &at, "unknown key '%s'", name);
 		return 1;
 	}
-	if ((key == KEY_DEVICE && s->kind != SECTION_PF) ||
+	/*
+	 * manage is one PF's, as device is: a [defaults] manage = no would set
+	 * every PF aside, which is not applying at all.
+	 */
+	if (((key == KEY_DEVICE || key == KEY_MANAGE) && s->kind != SECTION_PF) ||
 	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN || key == KEY_ESWITCH_MODE) &&
 	     s->kind == SECTION_VF)) {
 		error_at(p, &at, "key '%s' is not allowed in %s", name, section_name(s, sn, sizeof(sn)));
@@ -1230,6 +1239,8 @@ static bool pf_resolve(struct policy *p, const struct section *s, const struct s
 		    : (d->set & (1u << KEY_PF_UP)) ? d->pf_up : true;
 	pf->allow_domain = (s->set & (1u << KEY_ALLOW_DOMAIN)) ? s->allow_domain : d->allow_domain;
 	pf->eswitch_mode = (s->set & (1u << KEY_ESWITCH_MODE)) ? s->eswitch_mode : d->eswitch_mode;
+	pf->manage = (s->set & (1u << KEY_MANAGE)) ? s->manage : true;
+	pf->manage_at = s->key_at[KEY_MANAGE];
 	/* Each VF is a struct in memory: bound them all, whatever vfs says. */
 	if (pf->vfs > POLICY_VFS_TOTAL_MAX - *total) {
 		error_at(p, &s->at, "[pf %s] with vfs = %u: the policy would describe more than %d VFs",

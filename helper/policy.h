@@ -41,6 +41,7 @@ enum vf_key {
 	KEY_PF_UP,
 	KEY_ALLOW_DOMAIN,
 	KEY_ESWITCH_MODE,
+	KEY_MANAGE,
 	_KEY_MAX,
 };
 
@@ -108,6 +109,7 @@ struct section {
 	bool pf_up;
 	uint32_t allow_domain; /* bit per enum vf_key */
 	enum eswitch_mode eswitch_mode;
+	bool manage;
 };
 
 enum device_kind { DEVICE_IFNAME, DEVICE_PCI, DEVICE_MAC };
@@ -123,6 +125,12 @@ struct pf_policy {
 	/* VF keys a domain's <metadata> may set for its VFs (allow-domain). */
 	uint32_t allow_domain;
 	enum eswitch_mode eswitch_mode; /* ESWITCH_UNSET: never touched */
+	/*
+	 * manage = no: the section governs its PF (match.h) but vfwarden writes
+	 * nothing to it or its VFs (apply, udev, hook); manage_at is its line.
+	 */
+	bool manage;
+	struct origin manage_at;
 	struct origin at;
 	struct vf_conf *vf; /* vfs entries */
 };

@@ -143,6 +143,34 @@ static void test_both(void)
 	match_free(&m);
 }
 
+/*
+ * manage = no: the section still governs its PF (no other can take it), is
+ * ambiguous as any other, and only the udev mark leaves it out.
+ */
+static void test_unmanaged(void)
+{
+	struct match m;
+
+	host_reset();
+	pf_add(1, 1);
+	pf_add(2, 2);
+	policy("[pf a]\ndevice = eth1\nvfs = 2\nmanage = no\n[pf b]\ndevice = eth2\nvfs = 1\n"
+	       "[pf c]\ndevice = 0000:02:00.0\nvfs = 1\nmanage = no\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "build");
+	IS_ENTRY(m.by_pf[0], MATCH_ONE, 0, -1, 0, -1, "eth1 is [pf a]'s, manage = no");
+	tap_ok(match_policy_of(&m, &pol, 0) == &pol.pfs[0] && !pol.pfs[0].manage,
+	       "policy of eth1 is [pf a], unmanaged");
+	IS_ENTRY(m.by_pf[1], MATCH_AMBIGUOUS, 1, 2, 1, -1, "eth2: b and c (manage = no) are ambiguous");
+	IS_ENTRY(m.by_sec[2], MATCH_AMBIGUOUS, 2, 1, 1, -1, "[pf c] with manage = no is ambiguous with b");
+	match_free(&m);
+	tap_ok(match_names_pf(&pol, &pfs[0], true), "names_pf: eth1 named by [pf a]");
+	tap_ok(!match_names_pf_managed(&pol, &pfs[0], true), "names_pf_managed: [pf a] has manage = no");
+	tap_ok(match_names_pf_managed(&pol, &pfs[1], true), "names_pf_managed: eth2 by [pf b]");
+	policy("[pf c]\ndevice = 0000:02:00.0\nvfs = 1\nmanage = no\n");
+	tap_ok(!match_names_pf_managed(&pol, &pfs[1], true), "names_pf_managed: eth2 by [pf c] alone");
+	tap_ok(match_names_pf(&pol, &pfs[1], true), "names_pf: eth2 by [pf c] alone");
+}
+
 /* A PF without an interface is never named by one; empty policy, empty host. */
 static void test_edges(void)
 {
@@ -171,6 +199,7 @@ int main(void)
 	test_two_pfs();
 	test_both();
 	test_edges();
+	test_unmanaged();
 	policy_free(&pol);
 	return tap_done();
 }

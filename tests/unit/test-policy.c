@@ -312,6 +312,35 @@ static void test_eswitch_mode(void)
 	policy_free(&p);
 }
 
+/* manage = no sets one PF aside; its section is validated all the same. */
+static void test_manage(void)
+{
+	struct policy p;
+
+	tap_is_int(load(&p, "[pf a]\ndevice = eth0\nvfs = 2\nmanage = no\n[pf b]\ndevice = eth1\nvfs = 1\n"
+			    "[pf c]\ndevice = eth2\nvfs = 1\nmanage = yes\n"), 0, "manage: loads");
+	if (p.n_pfs == 3) {
+		tap_ok(!p.pfs[0].manage, "manage = no");
+		tap_is_int((int)p.pfs[0].manage_at.line, 4, "manage = no: its line");
+		tap_ok(p.pfs[1].manage, "manage: yes when not set");
+		tap_ok(p.pfs[2].manage, "manage = yes");
+	} else
+		tap_ok(0, "manage: 3 PFs");
+	policy_free(&p);
+	check("manage: bad value, [defaults], [vf], twice",
+	      "[defaults]\nmanage = no\n[pf a]\ndevice = eth0\nvfs = 2\nmanage = maybe\n[vf a 0]\nmanage = no\n"
+	      "[pf b]\ndevice = eth1\nvfs = 1\nmanage = no\nmanage = yes\n",
+	      ERRS("t.conf:2: key 'manage' is not allowed in [defaults]",
+		   "t.conf:6: invalid manage 'maybe' (yes or no)",
+		   "t.conf:8: key 'manage' is not allowed in [vf a 0]",
+		   "t.conf:13: duplicate key 'manage', first set at t.conf:12"));
+	check("manage = no: the rest of the section is still validated",
+	      "[pf a]\ndevice = eth0\nvfs = 2\nmanage = no\nvlan = 4096\n[vf a 5]\ntrust = on\n",
+	      ERRS("t.conf:5: invalid vlan '4096'*", "t.conf:6:*"));
+	check("manage = no: still needs vfs", "[pf a]\ndevice = eth0\nmanage = no\n",
+	      ERRS("t.conf:1: [pf a] has no 'vfs'*"));
+}
+
 static void test_all_sorted(void)
 {
 	check("all errors, sorted by line",
@@ -822,6 +851,7 @@ int main(void)
 	test_builtin();
 	test_allow_domain();
 	test_eswitch_mode();
+	test_manage();
 	test_precedence();
 	test_two_files();
 	test_perms();

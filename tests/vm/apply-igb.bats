@@ -468,3 +468,70 @@ assert d["absent_pfs"] == [{"label": "gone", "device": "enp250s0", "policy_vfs":
 	run "$VFWARDEN" -c "$POLICY" status enp251s0
 	assert_failure 3
 }
+
+# vf_drivers PF-ADDR: the driver of each of its VFs, on one line
+vf_drivers() {
+	local i out=
+	for ((i = 0; i < $(numvfs "$1"); i++)); do
+		out+="$(vf_driver "$1" $i) "
+	done
+	echo "$out"
+}
+
+@test "manage = no: apply, apply PF and the installed hook leave a hand-set VF count and VLAN alone; manage = yes converges" {
+	local hook=/etc/libvirt/hooks/qemu.d/vfwarden conf=/etc/vfwarden/vfwarden.conf
+	local xml=$BATS_TEST_TMPDIR/vm1.xml vf attrs drivers flags
+	# by hand: 2 VFs left without a driver (no igbvf probe: seconds under TCG),
+	# VF 1 on VLAN 42, the PF left down
+	echo 0 > "/sys/bus/pci/devices/$PF0_PCI/sriov_drivers_autoprobe"
+	echo 2 > "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs"
+	ip link set "$PF0" vf 1 vlan 42
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 1
+vlan = 100
+manage = no
+EOF
+	attrs=$(vf_attrs "$PF0" mac vlan spoofchk trust)
+	drivers=$(vf_drivers "$PF0_PCI")
+	flags=$(cat "/sys/class/net/$PF0/flags")
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "a: manage = no at $POLICY:5, $PF0_PCI left alone"
+	run "$VFWARDEN" -c "$POLICY" apply "$PF0_PCI"
+	assert_success
+	# the installed hook, as libvirt runs it, for a domain on VF 0
+	[ ! -e "$conf" ] || cp -a "$conf" "$BATS_TEST_TMPDIR/conf.orig"
+	install -D -m 0644 "$POLICY" "$conf"
+	vf=$(vf_pci "$PF0_PCI" 0)
+	cat > "$xml" <<EOF
+<domain type='qemu'><name>vm1</name><devices>
+  <interface type='hostdev' managed='yes'>
+    <mac address='52:54:00:aa:bb:01'/>
+    <source><address type='pci' domain='0x${vf:0:4}' bus='0x${vf:5:2}' slot='0x${vf:8:2}' function='0x${vf:11:1}'/></source>
+    <vlan><tag id='7'/></vlan>
+  </interface>
+</devices></domain>
+EOF
+	run sh -c "exec $hook vm1 prepare begin - < $xml"
+	assert_success
+	[ ! -e "/run/vfwarden/vf/$vf" ]
+	run sh -c "exec $hook vm1 release end - < $xml"
+	assert_success
+	if [ -e "$BATS_TEST_TMPDIR/conf.orig" ]; then cp -a "$BATS_TEST_TMPDIR/conf.orig" "$conf"; else rm -f "$conf"; fi
+	# read back: count, drivers, every VF's settings, the PF's link
+	assert_equal "$(numvfs "$PF0_PCI")" 2
+	assert_equal "$(vf_drivers "$PF0_PCI")" "$drivers"
+	assert_equal "$drivers" "none none "
+	assert_equal "$(vf_attrs "$PF0" mac vlan spoofchk trust)" "$attrs"
+	assert_equal "$(vf_attr "$PF0" 1 vlan)" 42
+	assert_equal "$(cat "/sys/class/net/$PF0/flags")" "$flags"
+	# manage = yes: the next apply converges as usual
+	sed -i '/^manage = no$/d' "$POLICY"
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(numvfs "$PF0_PCI")" 1
+	assert_equal "$(vf_drivers "$PF0_PCI")" "vfio-pci "
+	vfs_have "$PF0" 1 "100" vlan
+}
