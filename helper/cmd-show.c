@@ -178,7 +178,7 @@ static void emit(struct show *s, const char *key, json_object *value, const stru
 /*
  * Why a section governs a PF: one row per key that selects PFs. A row
  * applies when the section sets its key; matched() says what of the PF's
- * matched the value, as words ("the interface name") and as the PF has it.
+ * matched the value, as words ("interface name") and as the PF has it.
  */
 struct why_row {
 	enum vf_key key;
@@ -193,15 +193,15 @@ static bool device_matched(const struct pf_policy *pol, const struct pf_live *pf
 
 	switch (pol->device_kind) {
 	case DEVICE_IFNAME:
-		*what = "the interface name";
+		*what = "interface name";
 		snprintf(host, size, "%s", pf->ifname);
 		break;
 	case DEVICE_PCI:
-		*what = "the PCI address";
+		*what = "PCI address";
 		snprintf(host, size, "%s", pf->pci);
 		break;
 	case DEVICE_MAC:
-		*what = "the permanent MAC";
+		*what = "permanent MAC";
 		snprintf(host, size, "%s", pf->have_perm_mac ? format_mac(pf->perm_mac, m) : "");
 		break;
 	}
@@ -225,7 +225,7 @@ static void why(struct show *s, const struct pf_policy *pol, const struct pf_liv
 			continue;
 		value = pf_value_json(pol, r->key);
 		if (!s->json) {
-			printf("# why: %s = %s (%s) matched %s\n", vf_key_name(r->key),
+			printf("# why: %s = %s (%s) matched the %s\n", vf_key_name(r->key),
 			       value_text(value, v, sizeof(v)), origin_text(s->p, at, w, sizeof(w)), what);
 			json_object_put(value);
 			continue;
@@ -234,7 +234,7 @@ static void why(struct show *s, const struct pf_policy *pol, const struct pf_liv
 		json_object_object_add(o, "key", json_object_new_string(vf_key_name(r->key)));
 		json_object_object_add(o, "value", value);
 		json_object_object_add(o, "origin", origin_json(s->p, at));
-		json_object_object_add(o, "matched", json_object_new_string(what + 4)); /* no "the " */
+		json_object_object_add(o, "matched", json_object_new_string(what));
 		json_object_object_add(o, "host", json_object_new_string(host));
 		json_object_array_add(arr, o);
 	}
@@ -322,6 +322,7 @@ static void show_section(struct show *s, unsigned i, json_object *pfs)
 {
 	const struct pf_policy *pol = &s->p->pfs[i];
 	const struct section *sec = policy_section_of(s->p, &pol->at);
+	const struct origin *hdr_at = sec ? &sec->at : &pol->at;
 	const struct pf_live *pf;
 	char reason[400], w[300], t[128], hdr[64];
 	const char *state = section_state(s, i, &pf, reason, sizeof(reason));
@@ -333,7 +334,7 @@ static void show_section(struct show *s, unsigned i, json_object *pfs)
 		vfs = json_object_new_array();
 		s->settings = json_object_new_object();
 		json_object_object_add(o, "label", json_object_new_string(pol->label));
-		json_object_object_add(o, "origin", origin_json(s->p, &sec->at));
+		json_object_object_add(o, "origin", origin_json(s->p, hdr_at));
 		json_object_object_add(o, "state", json_object_new_string(state));
 		json_object_object_add(o, "reason", reason[0] ? json_object_new_string(reason) : NULL);
 		json_object_object_add(o, "pf", pf ? pf_live_json(pf) : NULL);
@@ -345,7 +346,7 @@ static void show_section(struct show *s, unsigned i, json_object *pfs)
 		if (s->n_shown++)
 			putchar('\n');
 		snprintf(hdr, sizeof(hdr), "[pf %s]", pol->label);
-		printf("%-*s  # %s\n", ORIGIN_COL, hdr, origin_text(s->p, &sec->at, w, sizeof(w)));
+		printf("%-*s  # %s\n", ORIGIN_COL, hdr, origin_text(s->p, hdr_at, w, sizeof(w)));
 		if (pf)
 			printf("# matched %s\n", pf_text(pf, t, sizeof(t)));
 		else
@@ -457,6 +458,8 @@ static void show_all(struct show *s, bool policy_ok, const bool *sec_sel, const 
 	for (unsigned k = 0; policy_ok && k < s->h->n_pf; k++)
 		if (pf_sel[k])
 			show_ungoverned(s, k, ung);
+	if (policy_ok && !s->json && !s->p->n_pfs)
+		printf("# the policy has no [pf] section\n");
 	if (root) {
 		printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 								   JSON_C_TO_STRING_SPACED |

@@ -326,6 +326,21 @@ $ETC/conf.d/20-pfs.conf:17: invalid vlan '9999' (0-4095)
 EOF
 }
 
+@test "show: a policy without [pf] sections says so; --json has no PFs" {
+	fake_pf 0000:01:00.0 enp1s0 7 0
+	policy <<'EOF'
+[defaults]
+vlan = 5
+EOF
+	run --separate-stderr vfw -c "$POLICY" show
+	assert_success
+	assert_output '# the policy has no [pf] section'
+	run --separate-stderr vfw -c "$POLICY" show --json
+	assert_success
+	run jq -c '[.policy_valid, .pfs, .ungoverned]' <<<"$output"
+	assert_output '[true,[],[]]'
+}
+
 @test "show writes nothing and takes no lock" {
 	multi_file_policy
 	local before
