@@ -41,7 +41,7 @@ CORE     = util policy vfattr sysfs proc pfwait eswitch plan converge log lock h
 # host of tests/fake/ in build/vfwarden-test, which the bats tier runs.
 HOST     = netlink devlink ethtool kmod udev backend-host
 FAKE     = backend-fake fake-udev fake-devlink
-CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-hook cmd-doctor cmd-udev
+CMDS     = vfwarden cmd-check cmd-apply cmd-status cmd-show cmd-hook cmd-doctor cmd-udev
 CORE_O   = $(CORE:%=$(B)/%.o)
 HOST_O   = $(HOST:%=$(B)/%.o)
 FAKE_O   = $(FAKE:%=$(B)/fake/%.o)

@@ -28,7 +28,7 @@ struct command {
 	int (*run)(const struct cli *cli, int argc, char **argv);
 };
 
-extern const struct command cmd_check, cmd_apply, cmd_status, cmd_hook, cmd_doctor;
+extern const struct command cmd_check, cmd_apply, cmd_status, cmd_show, cmd_hook, cmd_doctor;
 extern const struct command cmd_udev; /* hidden: run by 70-vfwarden.rules */
 
 /* A command's operands: n of them, the first in first; all in order in v

@@ -544,6 +544,30 @@ static const char *section_name(const struct section *s, char *buf, size_t size)
 	return buf;
 }
 
+const char *policy_section_name(const struct section *s, char *buf, size_t size)
+{
+	return section_name(s, buf, size);
+}
+
+const struct section *policy_section_of(const struct policy *p, const struct origin *at)
+{
+	unsigned lo = 0, hi = p->n_sections;
+
+	if (!at->file)
+		return NULL;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (origin_cmp(&p->sections[mid].at, at) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || p->sections[lo - 1].at.file_idx != at->file_idx)
+		return NULL;
+	return &p->sections[lo - 1];
+}
+
 static int key_lookup(const char *name);
 
 static int parse_eswitch_mode(struct section *s, const char *v, char *err, size_t errsz)
@@ -1241,6 +1265,11 @@ static bool pf_resolve(struct policy *p, const struct section *s, const struct s
 	pf->eswitch_mode = (s->set & (1u << KEY_ESWITCH_MODE)) ? s->eswitch_mode : d->eswitch_mode;
 	pf->manage = (s->set & (1u << KEY_MANAGE)) ? s->manage : true;
 	pf->manage_at = s->key_at[KEY_MANAGE];
+	for (int k = _KEY_VF_MAX; k < _KEY_MAX; k++)
+		if (s->set & (1u << k))
+			pf->key_at[k] = s->key_at[k];
+		else if (d->set & (1u << k))
+			pf->key_at[k] = d->key_at[k];
 	/* Each VF is a struct in memory: bound them all, whatever vfs says. */
 	if (pf->vfs > POLICY_VFS_TOTAL_MAX - *total) {
 		error_at(p, &s->at, "[pf %s] with vfs = %u: the policy would describe more than %d VFs",

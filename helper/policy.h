@@ -132,6 +132,8 @@ struct pf_policy {
 	bool manage;
 	struct origin manage_at;
 	struct origin at;
+	/* Where each PF key (KEY_DEVICE and after) was set; file NULL: built in. */
+	struct origin key_at[_KEY_MAX];
 	struct vf_conf *vf; /* vfs entries */
 };
 
@@ -180,6 +182,14 @@ int policy_parse_file(struct policy *p, const char *path);
  * name; the directory holding the main file and conf.d must be safe too.
  */
 int policy_parse_default(struct policy *p, const char *main_file, const char *dir);
+/*
+ * The section holding the line of origin at (a key's), NULL when none
+ * (built in): the last section whose header is at or before it, as
+ * sections are kept in the order of files and lines.
+ */
+const struct section *policy_section_of(const struct policy *p, const struct origin *at);
+/* "[defaults]", "[pf LABEL]", "[vf LABEL N]" or "[vf LABEL N-M]". */
+const char *policy_section_name(const struct section *s, char *buf, size_t size);
 /* Cross-section checks and resolution into p->pfs. */
 int policy_validate(struct policy *p);
 /* What a 'device =' value names: a MAC (filled in), a PCI address or an interface. */

@@ -9,6 +9,7 @@ static const struct command *const commands[] = {
 	&cmd_check,
 	&cmd_apply,
 	&cmd_status,
+	&cmd_show,
 	&cmd_hook,
 	&cmd_doctor,
 	&cmd_udev,

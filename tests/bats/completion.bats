@@ -73,13 +73,15 @@ comp() {
 
 @test "commands, and global options before the command" {
 	run comp vfwarden ""
-	assert_output "$(printf '%s\n' apply check doctor hook status)"
+	assert_output "$(printf '%s\n' apply check doctor hook show status)"
 	run comp vfwarden st
 	assert_output status
+	run comp vfwarden sh
+	assert_output show
 	run comp vfwarden -
 	assert_output "$(printf '%s\n' --config --help --version -c)"
 	run comp vfwarden -c x.conf ""
-	assert_output "$(printf '%s\n' apply check doctor hook status)"
+	assert_output "$(printf '%s\n' apply check doctor hook show status)"
 }
 
 @test "each command's options" {
@@ -89,6 +91,8 @@ comp() {
 	assert_output "$(printf '%s\n' --help --json --output --prometheus)"
 	run comp vfwarden doctor --j
 	assert_output --json
+	run comp vfwarden show --
+	assert_output "$(printf '%s\n' --help --json)"
 	run comp vfwarden check --
 	assert_output --help
 	run comp vfwarden hook ""
@@ -148,4 +152,11 @@ comp() {
 	refute_output --partial eno1
 	run comp vfwarden status --json up
 	assert_output uplink
+}
+
+@test "show: SR-IOV PFs present and the policy's labels" {
+	run comp vfwarden show ""
+	assert_output "$(printf '%s\n' 0000:01:00.0 0000:02:00.0 enp1s0 enp2s0 eth9 storage uplink)"
+	run comp vfwarden show --json st
+	assert_output storage
 }

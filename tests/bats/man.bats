@@ -46,7 +46,7 @@ plain() {
 	command -v mandoc >/dev/null || fail "mandoc not installed (make deps)"
 	page=$(plain "$MAN/vfwarden.8")
 	for want in NO_COLOR /run/vfwarden/last-apply /run/vfwarden/last-apply.d/PCI \
-		vfwarden-status/2 vfwarden-doctor/1 absent_pfs '"kind": "domain"' '"kind": "process"' \
+		vfwarden-status/2 vfwarden-show/1 vfwarden-doctor/1 absent_pfs '"kind": "domain"' '"kind": "process"' \
 		'JSON OUTPUT' METRICS vfwarden_build_info vfwarden_pf_vfs_max vfwarden_pf_last_apply_exit_status \
 		vfwarden_policy_pf_present /usr/sbin/vfwarden /usr/local/sbin/vfwarden; do
 		grep -qF -- "$want" <<<"$page" || fail "vfwarden(8) does not mention '$want'"

@@ -568,6 +568,56 @@ static void test_two_files(void)
 	policy_free(&p);
 }
 
+/* "FILE:LINE [section]" of an origin, "default" when built in (what show prints). */
+static const char *origin_of(const struct policy *p, const struct origin *at, char *buf, size_t size)
+{
+	const struct section *s = policy_section_of(p, at);
+	char sn[64];
+
+	if (!at->file)
+		snprintf(buf, size, "default");
+	else
+		snprintf(buf, size, "%s:%u %s", at->file, at->line,
+			 s ? policy_section_name(s, sn, sizeof(sn)) : "?");
+	return buf;
+}
+
+/* Every resolved setting keeps the line that set it, over files and sections (show). */
+static void test_origins(void)
+{
+	struct policy p;
+	char b[128];
+
+	policy_init(&p);
+	parse_text(&p, "[defaults]\nvfs = 3\nvlan = 7\neswitch-mode = legacy\n", "a.conf");
+	parse_text(&p, "[defaults]\nvlan = 8\npf-up = no\n[pf a]\ndevice = eth0\ntrust = on\n"
+		       "allow-domain = trust\n[pf b]\ndevice = eth1\nvfs = 1\npf-up = yes\n", "b.conf");
+	parse_text(&p, "; vf\n[vf a 1-2]\nvlan = 9\n[vf a 2]\nmac = 02:00:00:00:00:01\n", "c.conf");
+	tap_is_int(policy_validate(&p), 0, "origins: valid");
+	if (p.n_pfs != 2 || p.pfs[0].vfs != 3) {
+		tap_ok(0, "origins: PFs resolved");
+		policy_free(&p);
+		return;
+	}
+	const struct pf_policy *a = &p.pfs[0], *pb = &p.pfs[1];
+
+	tap_is_str(origin_of(&p, &a->key_at[KEY_DEVICE], b, sizeof(b)), "b.conf:5 [pf a]", "device: [pf]");
+	tap_is_str(origin_of(&p, &a->key_at[KEY_VFS], b, sizeof(b)), "a.conf:2 [defaults]", "vfs: [defaults] of file 1");
+	tap_is_str(origin_of(&p, &a->key_at[KEY_PF_UP], b, sizeof(b)), "b.conf:3 [defaults]", "pf-up: [defaults] of file 2");
+	tap_is_str(origin_of(&p, &a->key_at[KEY_ALLOW_DOMAIN], b, sizeof(b)), "b.conf:7 [pf a]", "allow-domain: [pf]");
+	tap_is_str(origin_of(&p, &a->key_at[KEY_ESWITCH_MODE], b, sizeof(b)), "a.conf:4 [defaults]", "eswitch-mode: [defaults]");
+	tap_is_str(origin_of(&p, &pb->key_at[KEY_VFS], b, sizeof(b)), "b.conf:10 [pf b]", "[pf b] vfs: its own");
+	tap_is_str(origin_of(&p, &pb->key_at[KEY_PF_UP], b, sizeof(b)), "b.conf:11 [pf b]", "[pf b] pf-up: its own");
+	tap_is_str(origin_of(&p, &pb->key_at[KEY_ALLOW_DOMAIN], b, sizeof(b)), "default", "[pf b] allow-domain: built in");
+	tap_is_str(origin_of(&p, &a->vf[0].at[KEY_VLAN], b, sizeof(b)), "b.conf:2 [defaults]", "vlan: the later [defaults]");
+	tap_is_str(origin_of(&p, &a->vf[1].at[KEY_VLAN], b, sizeof(b)), "c.conf:3 [vf a 1-2]", "vlan: [vf] range");
+	tap_is_str(origin_of(&p, &a->vf[2].at[KEY_MAC], b, sizeof(b)), "c.conf:5 [vf a 2]", "mac: [vf] of one VF");
+	tap_is_str(origin_of(&p, &a->vf[1].at[KEY_MAC], b, sizeof(b)), "default", "mac: built in");
+	tap_is_str(origin_of(&p, &a->vf[2].at[KEY_TRUST], b, sizeof(b)), "b.conf:6 [pf a]", "trust: [pf]");
+	tap_is_str(origin_of(&p, &pb->vf[0].at[KEY_TRUST], b, sizeof(b)), "default", "[pf b] trust: built in");
+	policy_free(&p);
+}
+
 static void test_perms(void)
 {
 	char dir[] = "/tmp/vfwarden-test-XXXXXX", path[64], want[256];
@@ -854,6 +904,7 @@ int main(void)
 	test_manage();
 	test_precedence();
 	test_two_files();
+	test_origins();
 	test_perms();
 	test_vfs_required();
 	test_reading();

@@ -535,3 +535,30 @@ EOF
 	assert_equal "$(vf_drivers "$PF0_PCI")" "vfio-pci "
 	vfs_have "$PF0" 1 "100" vlan
 }
+
+@test "show --json names the real PF, and apply writes the settings it shows" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+vlan = 100
+[vf a 1]
+mac = 02:11:22:33:44:66
+trust = on
+spoofchk = off
+EOF
+	run "$VFWARDEN" -c "$POLICY" show --json
+	assert_success
+	local doc=$output
+	run jq -r '.pfs[0] | "\(.state) \(.pf.interface) \(.pf.pci) \(.pf.driver) \(.why[0].matched) \(.settings.vfs.value)"' <<<"$doc"
+	assert_output "matched $PF0 $PF0_PCI igb interface name 2"
+	# "IDX vlan qos trust spoofchk" per VF, the ranges expanded, as vf_attrs prints them
+	shown=$(jq -r '.pfs[0].vfs[] | . as $g | range(.first; .last + 1) |
+		"\(.) \($g.settings.vlan.value) \($g.settings.qos.value) \($g.settings.trust.value) \($g.settings.spoofchk.value)"' <<<"$doc")
+	assert_equal "$(wc -l <<<"$shown")" 2
+	mac1=$(jq -r '.pfs[0].vfs[] | select(.first <= 1 and .last >= 1) | .settings.mac.value' <<<"$doc")
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(vf_attrs "$PF0" vlan qos trust spoofchk)" "$shown"
+	assert_equal "$(vf_attr "$PF0" 1 mac)" "$mac1"
+}
