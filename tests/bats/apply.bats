@@ -354,6 +354,17 @@ EOF
 	[ "$(tree_sum)" = "$before" ]
 	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
 
+	# so is a VF's driver (autoprobe, the PF's, goes first)
+	sed -i 's/^vfs = 3$/vfs = 2\nvf-driver = kernel/' "$POLICY"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line 'uplink: Not a directory'
+	for vf in "$VF0" "$VF1"; do
+		[ "$(basename "$(readlink "$SYS/bus/pci/devices/$vf/driver")")" = vfio-pci ]
+		[ "$(sysfs "bus/pci/devices/$vf/driver_override")" = vfio-pci ]
+	done
+	sed -i '/^vf-driver = kernel$/d; s/^vfs = 2/vfs = 3/' "$POLICY"
+
 	# and it is read: a VM holding vf0 refuses the count change
 	rm "$ROOT/proc"
 	mv "$ROOT/proc.real" "$ROOT/proc"
