@@ -411,8 +411,9 @@ static bool plan_needs_holders(const struct plan *pl)
 /*
  * Phase 1 (count) or 2 (VFs) of pol into pl. The walk of /proc/PID/fd for
  * VF holders costs more than the rest of a no-op apply: it is made only
- * when the plan needs it, then the plan is made again with it, right
- * before its writes, so it is as fresh as before a count change.
+ * when the plan needs it, and the plan is then made again with it. It is
+ * read right before the plan's writes, later than it used to be (before
+ * the PF was read), never earlier.
  */
 static int plan_phase(int phase, const struct pf_policy *pol, struct pf_live *pf,
 		      const struct plan_opts *po, bool *holders, struct plan *pl)
