@@ -364,13 +364,80 @@ static int read_eswitch(const struct pf_policy *pol, struct pf_live *pf, struct 
 	return 1;
 }
 
+/*
+ * The hook's records, and the processes that hold a VF open only where a
+ * stale record is to go: a held VF keeps its record (pf_scan_holders()).
+ * *holders says whether those processes were read.
+ */
+static int read_records(struct pf_live *pf, const struct converge_opts *o, bool *holders)
+{
+	bool stale = false;
+	int r;
+
+	pf_scan_records(pf);
+	for (unsigned i = 0; i < pf->n_vf; i++)
+		stale |= pf->vf[i].stale_record;
+	if (stale && (r = pf_scan_holders(pf)) < 0)
+		return r;
+	*holders = stale;
+	/* A stale or reset-pending record: the domain is gone, the VF gets the policy. */
+	for (unsigned i = 0; i < pf->n_vf && !o->dry_run; i++)
+		if (pf->vf[i].stale_record && record_remove(pf->vf[i].pci) == 0)
+			pf->vf[i].owner[0] = '\0';
+	return 0;
+}
+
+/*
+ * Whether a process that holds a VF open could change pl: only a plan that
+ * destroys VFs (a count change), refuses the PF for one in use, or changes
+ * what a VM may have set (a VF's driver, mac, vlan) asks who holds a VF
+ * (plan.c). Holders only take actions away, so a plan without any of these
+ * is the same with them.
+ */
+static bool plan_needs_holders(const struct plan *pl)
+{
+	if (pl->refused == -EBUSY)
+		return true;
+	for (unsigned i = 0; i < pl->n; i++) {
+		const struct action *a = &pl->a[i];
+
+		if (a->type == ACT_NUMVFS || a->type == ACT_VF_DRIVER || a->type == ACT_VF_REBIND ||
+		    (a->type == ACT_VF_ATTR && vf_keys[a->key].vm_sets))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Phase 1 (count) or 2 (VFs) of pol into pl. The walk of /proc/PID/fd for
+ * VF holders costs more than the rest of a no-op apply: it is made only
+ * when the plan needs it, and the plan is then made again with it. It is
+ * read right before the plan's writes, later than it used to be (before
+ * the PF was read), never earlier.
+ */
+static int plan_phase(int phase, const struct pf_policy *pol, struct pf_live *pf,
+		      const struct plan_opts *po, bool *holders, struct plan *pl)
+{
+	int r;
+
+	for (;;) {
+		r = phase == 1 ? plan_pf_count(pol, pf, po, pl) : plan_pf_vfs(pol, pf, pl);
+		if (r < 0 || *holders || !plan_needs_holders(pl))
+			return r;
+		plan_free(pl);
+		if ((r = pf_scan_holders(pf)) < 0)
+			return r;
+		*holders = true;
+	}
+}
+
 int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		const struct converge_opts *o, struct converge_result *res)
 {
 	struct plan_opts po = { .force = o->force };
 	struct plan pl = { 0 };
 	struct pf_policy eff = *pol;
-	bool count_failed = false, count_changed = false;
+	bool count_failed = false, count_changed = false, holders;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -379,12 +446,8 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		return -EPERM;
 	if (o->one_vf)
 		return vf_converge(nl, pol, pf, o, res);
-	if ((r = pf_scan_users(pf)) < 0)
+	if ((r = read_records(pf, o, &holders)) < 0)
 		return r;
-	/* A stale or reset-pending record: the domain is gone, the VF gets the policy. */
-	for (unsigned i = 0; i < pf->n_vf && !o->dry_run; i++)
-		if (pf->vf[i].stale_record && record_remove(pf->vf[i].pci) == 0)
-			pf->vf[i].owner[0] = '\0';
 	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
 		return r;
 	if ((r = read_eswitch(pol, pf, res)) != 0)
@@ -393,7 +456,7 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 	    (r = scan_host_use(nl, pf)) < 0)
 		return r;
 
-	if ((r = plan_pf_count(pol, pf, &po, &pl)) < 0)
+	if ((r = plan_phase(1, pol, pf, &po, &holders, &pl)) < 0)
 		goto out;
 	if (pl.refused) {
 		res->refused = pl.refused;
@@ -407,6 +470,8 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		goto out;
 
 	if (count_changed) {
+		/* New VFs: no record names them and no VM has had them yet. */
+		holders = true;
 		if (o->dry_run)
 			r = simulate_new_vfs(pf, pol->vfs);
 		else if ((r = pf_scan(pf)) == 0 && pf->ifname[0])
@@ -425,7 +490,7 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 	/* A running domain's settings are its VFs' wanted state (records.h). */
 	if ((r = records_overlay(pol, pf, &eff)) < 0)
 		goto out;
-	if ((r = plan_pf_vfs(&eff, pf, &pl)) < 0)
+	if ((r = plan_phase(2, &eff, pf, NULL, &holders, &pl)) < 0)
 		goto out;
 	res->skipped_in_use = pl.skipped_in_use;
 	run_plan(nl, &eff, pf, &pl, o, res, &count_failed);

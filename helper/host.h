@@ -83,6 +83,9 @@ bool vfio_pci_loaded(void);
 int pf_read_carrier(const struct pf_live *pf, bool *carrier);
 /* Marks in_use/owner on every VF of pf from open vfio fds and /run records. */
 int pf_scan_users(struct pf_live *pf);
+/* Its two halves: the /run records alone (cheap), then the processes that hold a VF open. */
+void pf_scan_records(struct pf_live *pf);
+int pf_scan_holders(struct pf_live *pf);
 /* A VF netdev's master (bridge, bond, team, OVS) into buf: 0, -ENOENT when it has none. */
 int netdev_read_master(const char *ifname, char *buf, size_t size);
 /* Whether a netdev is administratively up (IFF_UP): 1, 0, or -errno. */

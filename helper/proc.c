@@ -81,12 +81,8 @@ static void scan_proc_fds(struct pf_live *pf, const char *pid)
 	closedir(dir);
 }
 
-int pf_scan_users(struct pf_live *pf)
+void pf_scan_records(struct pf_live *pf)
 {
-	struct dirent **procs = NULL;
-	bool any_vfio = false;
-	int n;
-
 	for (unsigned i = 0; i < pf->n_vf; i++) {
 		struct vf_live *vf = &pf->vf[i];
 
@@ -94,8 +90,17 @@ int pf_scan_users(struct pf_live *pf)
 		vf->owner[0] = vf->holder[0] = '\0';
 		vf->record_age = 0;
 		record_scan(vf);
-		any_vfio |= streq(vf->driver, "vfio-pci") || vf->vfio_dev[0];
 	}
+}
+
+int pf_scan_holders(struct pf_live *pf)
+{
+	struct dirent **procs = NULL;
+	bool any_vfio = false;
+	int n;
+
+	for (unsigned i = 0; i < pf->n_vf; i++)
+		any_vfio |= streq(pf->vf[i].driver, "vfio-pci") || pf->vf[i].vfio_dev[0];
 	if (!any_vfio)
 		return 0;
 
@@ -113,4 +118,10 @@ int pf_scan_users(struct pf_live *pf)
 		if (pf->vf[i].holder[0])
 			pf->vf[i].stale_record = false;
 	return 0;
+}
+
+int pf_scan_users(struct pf_live *pf)
+{
+	pf_scan_records(pf);
+	return pf_scan_holders(pf);
 }

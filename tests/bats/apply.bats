@@ -318,6 +318,63 @@ EOF
 	grep -q '^vf1 mac=.* vlan=100 ' "$NL/enp1s0"
 }
 
+# Issue 18 item 7. Who holds a VF open (/proc/PID/fd) is read only for a plan
+# that destroys VFs or changes a VM's driver, mac or vlan, right before it.
+# A /proc that cannot be read fails those closed; the rest never reads it.
+@test "apply: /proc is read only when a VF could be destroyed or lose what a VM set" {
+	host_two_vfio_vfs
+	policy_uplink
+	run vfw -c "$POLICY" apply
+	assert_success
+	mv "$ROOT/proc" "$ROOT/proc.real"
+	echo 'not a directory' >"$ROOT/proc"
+
+	# converged: nothing to destroy, /proc not read
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_output 'no changes: the host matches the policy'
+	assert_stderr_empty
+
+	# trust and the rate are none of a VM's: set without reading /proc
+	sed -i 's/^trust = on/trust = off/' "$POLICY"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_success
+	assert_line 'uplink vf0: trust on -> off'
+
+	# a vlan (a VM's XML may set it) or a count change: /proc must be read
+	before=$(tree_sum)
+	sed -i 's/^vlan = 100/vlan = 200/' "$POLICY"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line 'uplink: Not a directory'
+	sed -i 's/^vlan = 200/vlan = 100/; s/^vfs = 2/vfs = 3/' "$POLICY"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line 'uplink: Not a directory'
+	[ "$(tree_sum)" = "$before" ]
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+
+	# so is a VF's driver (autoprobe, the PF's, goes first)
+	sed -i 's/^vfs = 3$/vfs = 2\nvf-driver = kernel/' "$POLICY"
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line 'uplink: Not a directory'
+	for vf in "$VF0" "$VF1"; do
+		[ "$(basename "$(readlink "$SYS/bus/pci/devices/$vf/driver")")" = vfio-pci ]
+		[ "$(sysfs "bus/pci/devices/$vf/driver_override")" = vfio-pci ]
+	done
+	sed -i '/^vf-driver = kernel$/d; s/^vfs = 2/vfs = 3/' "$POLICY"
+
+	# and it is read: a VM holding vf0 refuses the count change
+	rm "$ROOT/proc"
+	mv "$ROOT/proc.real" "$ROOT/proc"
+	fake_in_use "$(basename "$(readlink "$SYS/bus/pci/devices/$VF0/iommu_group")")" 4343 qemu-kvm
+	run --separate-stderr vfw -c "$POLICY" apply
+	assert_failure 3
+	assert_stderr_line "uplink: vf0 ($VF0) is in use by pid 4343 (qemu-kvm); changing vfs 2 -> 3 would destroy it (--force to do it anyway); PF left alone"
+	[ "$(sysfs bus/pci/devices/$PF/sriov_numvfs)" = 2 ]
+}
+
 @test "apply: a PF of the policy that is absent is skipped with a notice, exit 0" {
 	host_two_vfio_vfs
 	policy <<'EOF'
