@@ -250,3 +250,39 @@ EOF2
 	assert_success
 	assert_output 'NM_UNMANAGED=1'
 }
+
+# As at boot: the PF's driver not bound yet (unbind_pf), bound SEC seconds later.
+unbind_pf() {
+	rm "$SYS/bus/pci/devices/$1/driver"
+	mv "$SYS/bus/pci/devices/$1/net" "$BATS_TEST_TMPDIR/net-$1"
+}
+rebind_pf_later() {
+	(
+		sleep "$2"
+		mv "$BATS_TEST_TMPDIR/net-$1" "$SYS/bus/pci/devices/$1/net"
+		ln -s ../../../../bus/pci/drivers/igb "$SYS/bus/pci/devices/$1/driver"
+	) > /dev/null 2>&1 3>&- &
+}
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+@test "select: apply --wait-pfs waits for an unbound PF a selector may select, not for one its pci-id excludes" {
+	unbind_pf 0000:04:00.0
+	rebind_pf_later 0000:04:00.0 1
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 10
+	assert_success
+	assert_line 'ports/enp4s0 vf0: vlan 0 -> 100 qos 0 802.1Q'
+	assert_stderr_contains 'waited 1.'
+	# an unbound 8086:10c9 is not what pci-id = 8086:1593 waits for
+	policy <<'EOF2'
+[pf e810]
+pci-id = 8086:1593
+vfs = 2
+EOF2
+	unbind_pf 0000:01:00.0
+	t0=$(ms_now)
+	run --separate-stderr vfw -c "$POLICY" apply --wait-pfs 5
+	t=$(($(ms_now) - t0))
+	assert_success
+	[ "$t" -lt 900 ]
+	refute_stderr_contains 'waited'
+}
