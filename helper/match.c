@@ -128,8 +128,12 @@ int match_build(struct match *m, const struct policy *p, const struct host *h)
 	_cleanup_free_ unsigned *pf_sels = calloc(h->n_pf + 1, sizeof(unsigned));
 	_cleanup_free_ int *sel = calloc(2 * h->n_pf + 1, sizeof(int));
 
-	if (!pf_secs || !sec_pfs || !pf_sels || !sel || match_alloc(m, p, h) < 0)
+	if (match_alloc(m, p, h) < 0)
 		return -ENOMEM;
+	if (!pf_secs || !sec_pfs || !pf_sels || !sel) {
+		match_free(m);
+		return -ENOMEM;
+	}
 	m->n_pf = h->n_pf;
 	m->n_sec = p->n_pfs;
 	for (unsigned k = 0; k < h->n_pf; k++) {
