@@ -58,7 +58,7 @@ int match_build(struct match *m, const struct policy *p, const struct host *h);
 void match_free(struct match *m);
 /* The section governing host PF k, NULL when none (unmanaged or ambiguous). */
 const struct pf_policy *match_policy_of(const struct match *m, const struct policy *p, unsigned k);
-/* Whether section i governs PF k, or is one of the sections that make it ambiguous. */
+/* Whether section i governs PF k, or is one of the (first two) sections that make it ambiguous. */
 bool match_involves(const struct match *m, unsigned i, unsigned k);
 /* Index of the host PF at PCI address pci, or -ENOENT. */
 int match_pf_by_pci(const struct host *h, const char *pci);
