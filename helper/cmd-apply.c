@@ -34,7 +34,7 @@ static void report(void *ud, const struct pf_policy *pol, const struct pf_live *
 		   const struct action *a, int err)
 {
 	struct apply_log *log = ud;
-	char who[64], e[128];
+	char who[96], e[128];
 
 	if (a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS || a->type == ACT_ESWITCH)
 		snprintf(who, sizeof(who), "%s", pol->label);
@@ -149,14 +149,19 @@ static bool virt_refuses(const struct pf_policy *pol, const struct pf_live *pf, 
 }
 
 /* Converge one PF and record the outcome in last-apply.d/<PCI>: EXIT_OK or EXIT_PARTIAL. */
-static int apply_pf(struct nlh *nl, const struct policy *p, unsigned i, struct pf_live *pf,
+static int apply_pf(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		    const struct converge_opts *co, unsigned *changes)
 {
-	const struct pf_policy *pol = &p->pfs[i];
 	struct apply_log *log = co->ud;
 	struct converge_result res;
 	int r, ret = EXIT_OK;
 
+	if (!pol->manage) {
+		/* Set aside by the admin: no write, no last-apply record, no failure. */
+		log_notice("%s: manage = no at %s:%u, %s left alone", pol->label, pol->manage_at.file,
+			   pol->manage_at.line, pf->pci);
+		return EXIT_OK;
+	}
 	/* At boot the PF may not be bound yet: udev's bind event brings vfwarden@ back. */
 	if (!pf->driver[0]) {
 		log_notice("%s: %s has no driver bound yet, skipped", pol->label, pf->pci);
@@ -290,6 +295,39 @@ static int want_operands(const struct cli_operands *ops, const struct host *h, c
 }
 
 /*
+ * A selector section: converge each PF it governs (wanted, unless all); a
+ * PF it and another selector section both select is left alone, recorded
+ * as failed, and logged once, at the first of the two.
+ */
+static int apply_selected(struct nlh *nl, const struct policy *p, struct host *h, const struct match *m,
+			  unsigned i, const bool *wanted, const struct converge_opts *co, unsigned *changes)
+{
+	const struct pf_policy *sec = &p->pfs[i];
+	bool all = !wanted;
+	char why[256], sel[96];
+	int ret = EXIT_OK;
+
+	if (all && m->by_sec[i].state == MATCH_NONE)
+		log_notice("%s: %s matches no PF here that a [pf] with device does not name, skipped", sec->section,
+			   pf_select_str(&sec->sel, sel, sizeof(sel)));
+	for (unsigned k = 0; k < h->n_pf; k++) {
+		const struct match_entry *e = &m->by_pf[k];
+
+		if (!e->selected || !match_involves(m, i, k) || !(all || wanted[k]))
+			continue;
+		if (e->state == MATCH_AMBIGUOUS) {
+			if (e->sec[0] != (int)i)
+				continue;
+			log_err("%s: %s, left alone", sec->section, match_why_pf(e, p, h, why, sizeof(why)));
+			record_refused(co, &h->pf[k]);
+			ret = EXIT_PARTIAL;
+		} else if (apply_pf(nl, match_policy_of(m, p, k), &h->pf[k], co, changes) != EXIT_OK)
+			ret = EXIT_PARTIAL;
+	}
+	return ret;
+}
+
+/*
  * Converge what each [pf] section governs (match.h), or only the PFs the
  * operands name. An ambiguous section's PFs are left alone and recorded as
  * failed. EXIT_OK, EXIT_PARTIAL or EXIT_SYSTEM.
@@ -309,6 +347,11 @@ static int apply_sections(struct nlh *nl, const struct policy *p, struct host *h
 	for (unsigned i = 0; i < p->n_pfs; i++) {
 		const struct match_entry *e = &m.by_sec[i];
 
+		if (p->pfs[i].selector) {
+			if (apply_selected(nl, p, h, &m, i, all ? NULL : wanted, co, changes) != EXIT_OK && ret == EXIT_OK)
+				ret = EXIT_PARTIAL;
+			continue;
+		}
 		if (e->state == MATCH_NONE) {
 			if (all)
 				log_notice("%s: device '%s' not present, skipped", p->pfs[i].label, p->pfs[i].device);
@@ -322,11 +365,7 @@ static int apply_sections(struct nlh *nl, const struct policy *p, struct host *h
 				if (e->pf[j] >= 0 && (all || wanted[e->pf[j]]))
 					record_refused(co, &h->pf[e->pf[j]]);
 			ret = EXIT_PARTIAL;
-		} else if (!p->pfs[i].manage) {
-			/* Set aside by the admin: no write, no last-apply record, no failure. */
-			log_notice("%s: manage = no at %s:%u, %s left alone", p->pfs[i].label,
-				   p->pfs[i].manage_at.file, p->pfs[i].manage_at.line, h->pf[e->pf[0]].pci);
-		} else if (apply_pf(nl, p, i, &h->pf[e->pf[0]], co, changes) != EXIT_OK && ret == EXIT_OK)
+		} else if (apply_pf(nl, &p->pfs[i], &h->pf[e->pf[0]], co, changes) != EXIT_OK && ret == EXIT_OK)
 			ret = EXIT_PARTIAL;
 	}
 	match_free(&m);

@@ -236,6 +236,25 @@ static bool networkmanager_runs(void)
 	       access(p, F_OK) == 0;
 }
 
+/* A selector section: the PFs it governs, none (a policy shared by hosts), or ambiguous. */
+static void check_selector(struct doctor *d, const struct policy *p, const struct host *h, const struct match *m,
+			   unsigned i)
+{
+	const struct match_entry *e = &m->by_sec[i];
+	char name[64], sel[96], why[256];
+
+	snprintf(name, sizeof(name), "policy %s", p->pfs[i].section);
+	pf_select_str(&p->pfs[i].sel, sel, sizeof(sel));
+	if (e->state == MATCH_AMBIGUOUS)
+		check(d, FAIL, name, "make the selectors of the two sections exclusive, or name the PF in a [pf] with device (apply leaves it alone)",
+		      "%s", match_why_section(e, p, h, why, sizeof(why)));
+	else if (e->state == MATCH_ONE)
+		check(d, OK, name, NULL, "%s selects %u PF%s", sel, e->n, e->n == 1 ? "" : "s");
+	else
+		check(d, WARN, name, "check 'driver' and 'pci-id' (lspci -nnk shows both)",
+		      "%s selects no PF here that a [pf] with device does not govern", sel);
+}
+
 /* Each [pf] section: its PF present, absent (a policy shared by hosts), or ambiguous (match.h). */
 static void check_policy_pfs(struct doctor *d, const struct policy *p, const struct host *h)
 {
@@ -247,8 +266,10 @@ static void check_policy_pfs(struct doctor *d, const struct policy *p, const str
 		return;
 	}
 	for (unsigned i = 0; i < p->n_pfs; i++) {
-		snprintf(name, sizeof(name), "policy %s", p->pfs[i].label);
-		if (m.by_sec[i].state == MATCH_ONE)
+		snprintf(name, sizeof(name), "policy %s", p->pfs[i].section);
+		if (p->pfs[i].selector)
+			check_selector(d, p, h, &m, i);
+		else if (m.by_sec[i].state == MATCH_ONE)
 			check(d, OK, name, NULL, "device '%s' is present", p->pfs[i].device);
 		else if (m.by_sec[i].state == MATCH_AMBIGUOUS)
 			check(d, FAIL, name, "give each PF one [pf] section (apply leaves this one alone)", "%s",

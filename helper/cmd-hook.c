@@ -174,7 +174,7 @@ static const char *policy_why(const struct hook_ctx *c, char *buf, size_t size)
  * whole host.
  */
 static int hook_policy_for(const struct hook_ctx *c, const struct hook_dev *d, struct pf_live *pf,
-			   enum hook_mode mode, const struct pf_policy **pol)
+			   enum hook_mode mode, struct pf_policy *buf, const struct pf_policy **pol)
 {
 	struct host one = { .pf = pf, .n_pf = 1 }, h = { 0 };
 	const struct host *in = &one;
@@ -193,8 +193,11 @@ static int hook_policy_for(const struct hook_ctx *c, const struct hook_dev *d, s
 	if (r == 0 && k >= 0 && (r = match_build(&m, &c->p, in)) == 0) {
 		if (m.by_pf[k].state == MATCH_AMBIGUOUS)
 			match_why_pf(&m.by_pf[k], &c->p, in, why, sizeof(why));
-		else
-			*pol = match_policy_of(&m, &c->p, (unsigned)k);
+		else if ((*pol = match_policy_of(&m, &c->p, (unsigned)k))) {
+			/* A selector section's copy for this PF lives in m. */
+			*buf = **pol;
+			*pol = buf;
+		}
 		match_free(&m);
 	} else
 		snprintf(why, sizeof(why), "cannot read the host to tell which [pf] names %s: %s", pf->pci,
@@ -240,7 +243,8 @@ static int take_lock(struct hook_ctx *c)
 struct vf_job {
 	const struct hook_dev *d;
 	struct pf_live pf;
-	const struct pf_policy *pol;
+	const struct pf_policy *pol; /* &pol_buf, or NULL */
+	struct pf_policy pol_buf;
 	unsigned idx;
 };
 
@@ -331,7 +335,7 @@ static int vf_find(struct hook_ctx *c, const struct hook_dev *d, struct vf_job *
 	hook_load_policy(c);
 	if (!c->valid)
 		return vf_invalid_policy(c, d, &j->pf) < 0 ? -1 : 1;
-	if (hook_policy_for(c, d, &j->pf, c->mode, &j->pol) < 0)
+	if (hook_policy_for(c, d, &j->pf, c->mode, &j->pol_buf, &j->pol) < 0)
 		return c->mode == HOOK_PREPARE ? -1 : 1;
 	if (!j->pol)
 		return 1;

@@ -101,6 +101,7 @@ static json_object *vf_value_json(enum vf_key k, const struct vf_conf *c)
 static json_object *pf_value_json(const struct pf_policy *pol, enum vf_key k)
 {
 	json_object *a;
+	char id[10];
 
 	switch (k) {
 	case KEY_DEVICE:
@@ -121,6 +122,11 @@ static json_object *pf_value_json(const struct pf_policy *pol, enum vf_key k)
 			       : json_object_new_string(eswitch_mode_name(pol->eswitch_mode));
 	case KEY_MANAGE:
 		return json_object_new_boolean(pol->manage);
+	case KEY_DRIVER:
+		return pol->sel.driver[0] ? json_object_new_string(pol->sel.driver) : NULL;
+	case KEY_PCI_ID:
+		snprintf(id, sizeof(id), "%04x:%04x", pol->sel.vendor, pol->sel.device);
+		return pol->sel.pci_id ? json_object_new_string(id) : NULL;
 	/* VF keys: vf_value_json() */
 	case KEY_VF_DRIVER: case KEY_MAC: case KEY_VLAN: case KEY_QOS: case KEY_VLAN_PROTO:
 	case KEY_SPOOFCHK: case KEY_TRUST: case KEY_LINK_STATE: case KEY_MAX_TX_RATE:
@@ -210,8 +216,27 @@ static bool device_matched(const struct pf_policy *pol, const struct pf_live *pf
 	return pf_match_policy(pf, pol);
 }
 
+static bool driver_matched(const struct pf_policy *pol, const struct pf_live *pf, const char **what,
+			   char *host, size_t size)
+{
+	*what = "driver";
+	snprintf(host, size, "%s", pf->driver);
+	return pol->selector && pol->sel.driver[0] && streq(pol->sel.driver, pf->driver);
+}
+
+static bool pci_id_matched(const struct pf_policy *pol, const struct pf_live *pf, const char **what,
+			   char *host, size_t size)
+{
+	*what = "PCI vendor and device";
+	snprintf(host, size, "%04x:%04x", pf->vendor, pf->device_id);
+	return pol->selector && pol->sel.pci_id && pf->have_ids && pol->sel.vendor == pf->vendor &&
+	       pol->sel.device == pf->device_id;
+}
+
 static const struct why_row why_rows[] = {
 	{ KEY_DEVICE, device_matched },
+	{ KEY_DRIVER, driver_matched },
+	{ KEY_PCI_ID, pci_id_matched },
 };
 
 static void why(struct show *s, const struct pf_policy *pol, const struct pf_live *pf, json_object *arr)
@@ -223,7 +248,8 @@ static void why(struct show *s, const struct pf_policy *pol, const struct pf_liv
 		char host[64], v[256], w[300];
 		json_object *value, *o;
 
-		if (!at->file || !r->matched(pol, pf, &what, host, sizeof(host)))
+		if (!at->file || (r->key == KEY_DEVICE && pol->selector) ||
+		    !r->matched(pol, pf, &what, host, sizeof(host)))
 			continue;
 		value = pf_value_json(pol, r->key);
 		if (!s->json) {
@@ -320,14 +346,13 @@ static const char *section_state(const struct show *s, unsigned i, const struct 
 	return "?";
 }
 
-static void show_section(struct show *s, unsigned i, json_object *pfs)
+/* One [pf] block: pol as it applies to pf, or (pf NULL) not matched, state and reason saying why. */
+static void show_block(struct show *s, const struct pf_policy *pol, const struct pf_live *pf, const char *state,
+		       const char *reason, json_object *pfs)
 {
-	const struct pf_policy *pol = &s->p->pfs[i];
 	const struct section *sec = policy_section_of(s->p, &pol->at);
 	const struct origin *hdr_at = sec ? &sec->at : &pol->at;
-	const struct pf_live *pf;
-	char reason[400], w[300], t[128], hdr[64];
-	const char *state = section_state(s, i, &pf, reason, sizeof(reason));
+	char w[300], t[128], hdr[80];
 	json_object *o, *whys = NULL, *vfs = NULL;
 
 	if (s->json) {
@@ -336,6 +361,7 @@ static void show_section(struct show *s, unsigned i, json_object *pfs)
 		vfs = json_object_new_array();
 		s->settings = json_object_new_object();
 		json_object_object_add(o, "label", json_object_new_string(pol->label));
+		json_object_object_add(o, "section", json_object_new_string(pol->section));
 		json_object_object_add(o, "origin", origin_json(s->p, hdr_at));
 		json_object_object_add(o, "state", json_object_new_string(state));
 		json_object_object_add(o, "reason", reason[0] ? json_object_new_string(reason) : NULL);
@@ -357,8 +383,49 @@ static void show_section(struct show *s, unsigned i, json_object *pfs)
 	if (pf)
 		why(s, pol, pf, whys);
 	for (int k = _KEY_VF_MAX; k < _KEY_MAX; k++)
-		emit(s, vf_key_name((enum vf_key)k), pf_value_json(pol, (enum vf_key)k), &pol->key_at[k]);
+		/* device, or the selectors: only those the section has */
+		if (!((k == KEY_DEVICE || k == KEY_DRIVER || k == KEY_PCI_ID) && !pol->key_at[k].file))
+			emit(s, vf_key_name((enum vf_key)k), pf_value_json(pol, (enum vf_key)k),
+			     &pol->key_at[k]);
 	show_vfs(s, pol, vfs);
+}
+
+/*
+ * Section i: one block, or for a selector section one per PF it selects,
+ * as apply converges each (labelled LABEL/IFNAME).
+ */
+static void show_section(struct show *s, unsigned i, json_object *pfs)
+{
+	const struct pf_policy *pol = &s->p->pfs[i];
+	const struct pf_live *pf;
+	char reason[400], sel[96];
+	bool shown = false;
+
+	if (!pol->selector) {
+		const char *state = section_state(s, i, &pf, reason, sizeof(reason));
+
+		show_block(s, pol, pf, state, reason, pfs);
+		return;
+	}
+	for (unsigned k = 0; k < s->h->n_pf; k++) {
+		const struct match_entry *e = &s->m->by_pf[k];
+
+		if (!e->selected || !match_involves(s->m, i, k))
+			continue;
+		shown = true;
+		if (e->state == MATCH_AMBIGUOUS) {
+			size_t n = strlen(match_why_pf(e, s->p, s->h, reason, sizeof(reason)));
+
+			snprintf(reason + n, sizeof(reason) - n, "; apply leaves it alone");
+			show_block(s, pol, NULL, "ambiguous", reason, pfs);
+		} else
+			show_block(s, match_policy_of(s->m, s->p, k), &s->h->pf[k], "matched", "", pfs);
+	}
+	if (!shown) {
+		snprintf(reason, sizeof(reason), "no PF on this host that a [pf] with device does not name has %s",
+			 pf_select_str(&pol->sel, sel, sizeof(sel)));
+		show_block(s, pol, NULL, "absent", reason, pfs);
+	}
 }
 
 /* A PF named on the command line that no section governs, and why. */

@@ -230,10 +230,25 @@ static const char *view_label(const struct pf_view *pv)
 	return pv->pol ? pv->pol->label : pv->unmanaged ? pv->unmanaged->label : NULL;
 }
 
+/* A selector section's selectors, null for a section with device. */
+static json_object *selected_by_json(const struct pf_policy *pol)
+{
+	json_object *o;
+	char id[10];
+
+	if (!pol || !pol->selector)
+		return NULL;
+	o = json_object_new_object();
+	snprintf(id, sizeof(id), "%04x:%04x", pol->sel.vendor, pol->sel.device);
+	json_object_object_add(o, "driver", pol->sel.driver[0] ? json_object_new_string(pol->sel.driver) : NULL);
+	json_object_object_add(o, "pci_id", pol->sel.pci_id ? json_object_new_string(id) : NULL);
+	return o;
+}
+
 static json_object *pf_json(const struct view *view, const struct pf_view *v)
 {
 	const struct pf_live *pf = v->pf;
-	const struct pf_policy *pol = v->pol;
+	const struct pf_policy *pol = v->pol, *sec = pol ? pol : v->unmanaged;
 	json_object *o = json_object_new_object(), *vfs = json_object_new_array();
 	json_object *amb = v->amb[0] ? json_object_new_array() : NULL;
 	char m[MAC_STR_LEN];
@@ -241,6 +256,8 @@ static json_object *pf_json(const struct view *view, const struct pf_view *v)
 	for (unsigned i = 0; amb && i < 2 && v->amb[i]; i++)
 		json_object_array_add(amb, json_object_new_string(v->amb[i]));
 	json_object_object_add(o, "label", view_label(v) ? json_object_new_string(view_label(v)) : NULL);
+	json_object_object_add(o, "section", sec ? json_object_new_string(sec->section) : NULL);
+	json_object_object_add(o, "selected_by", selected_by_json(sec));
 	json_object_object_add(o, "interface", pf->ifname[0] ? json_object_new_string(pf->ifname) : NULL);
 	json_object_object_add(o, "pci", json_object_new_string(pf->pci));
 	json_object_object_add(o, "driver", pf->driver[0] ? json_object_new_string(pf->driver) : NULL);
@@ -289,7 +306,9 @@ static void print_json(const struct view *v, bool policy_ok)
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "label", json_object_new_string(v->absent[i]->label));
-		json_object_object_add(o, "device", json_object_new_string(v->absent[i]->device));
+		json_object_object_add(o, "device", v->absent[i]->selector ? NULL
+					: json_object_new_string(v->absent[i]->device));
+		json_object_object_add(o, "selected_by", selected_by_json(v->absent[i]));
 		json_object_object_add(o, "policy_vfs", json_object_new_int((int)v->absent[i]->vfs));
 		json_object_array_add(absent, o);
 	}
@@ -561,8 +580,9 @@ static int pf_table(const struct view *v)
 	for (unsigned i = 0; r == 0 && i < v->n_absent; i++) {
 		const struct pf_policy *pol = v->absent[i];
 		char vfs[24];
-		const char *row[] = { pol->label, pol->device_kind == DEVICE_IFNAME ? pol->device : "-",
-				      pol->device_kind == DEVICE_PCI ? pol->device : "-", "-", vfs, "absent" };
+		const char *row[] = { pol->label, !pol->selector && pol->device_kind == DEVICE_IFNAME ? pol->device : "-",
+				      !pol->selector && pol->device_kind == DEVICE_PCI ? pol->device : "-", "-", vfs,
+				      "absent" };
 
 		snprintf(vfs, sizeof(vfs), "-/%u/-", pol->vfs);
 		r = table_add(&t, row);
@@ -802,6 +822,9 @@ static int select_pfs(const struct policy *p, bool policy_ok, const struct host 
 			for (unsigned j = 0; j < 2; j++)
 				if (m->by_sec[l].pf[j] >= 0)
 					host_sel[m->by_sec[l].pf[j]] = true;
+			/* A selector section: every PF it governs or is ambiguous on. */
+			for (unsigned j = 0; p->pfs[l].selector && j < h->n_pf; j++)
+				host_sel[j] |= match_involves(m, (unsigned)l, j);
 		}
 		if (k < 0 && l < 0) {
 			log_err("vfwarden: no SR-IOV PF '%s' on this host or in the policy", ops->v[i]);

@@ -37,6 +37,9 @@ struct pf_live {
 	char ifname[16];
 	int ifindex;
 	char driver[32];
+	/* sysfs vendor and device; a netdevsim device has none (have_ids false). */
+	uint16_t vendor, device_id;
+	bool have_ids;
 	uint8_t perm_mac[MAC_LEN];
 	bool have_perm_mac;
 	unsigned totalvfs, numvfs;
@@ -59,9 +62,13 @@ void host_free(struct host *h);
 int pf_scan(struct pf_live *pf);
 /* Index of the PF that spec names (ifname, PCI address, sysfs path, MAC), or -ENOENT. */
 int host_find(const struct host *h, const char *spec);
+/* Whether pol's device names pf, or pf matches all of a selector pol's selectors. */
 int pf_match_policy(const struct pf_live *pf, const struct pf_policy *pol);
+bool pf_match_select(const struct pf_live *pf, const struct pf_select *sel);
 /* Only what a policy's device = names: pf->ifname and the permanent MAC (pf->pci set). */
 void pf_read_names(struct pf_live *pf);
+/* Only what a selector [pf] asks: pf->driver and the PCI IDs (pf->pci set). */
+void pf_read_select(struct pf_live *pf);
 /* The PF of a VF given by netdev name or PCI address, from its physfn link. */
 int vf_read_physfn(const char *vf, char pf_pci[PCI_ADDR_LEN]);
 

@@ -9,7 +9,9 @@
  * function, and for nothing when the address is not on the bus (no boot
  * delay for a policy written for another host). A name or a MAC is only
  * known once a driver has made the netdev, so until a ready PF matches such
- * a [pf], every SR-IOV function that is not ready may be it.
+ * a [pf], every SR-IOV function that is not ready may be it. A selector
+ * [pf] waits for each function that is not ready and matches its pci-id
+ * and driver (any driver while none is bound).
  */
 #include <errno.h>
 #include <string.h>
@@ -48,6 +50,16 @@ bool pf_awaited(const struct policy *p, const struct host *h, unsigned k)
 		/* apply writes nothing to it: not worth a wait. */
 		if (!pol->manage)
 			continue;
+		if (pol->selector) {
+			struct pf_select sel = pol->sel;
+
+			/* No driver yet: what it waits for may be the one the section selects. */
+			if (!f->driver[0])
+				sel.driver[0] = '\0';
+			if (pf_match_select(f, &sel))
+				return true;
+			continue;
+		}
 		if (pol->device_kind == DEVICE_PCI) {
 			if (streq(pol->device, f->pci))
 				return true;

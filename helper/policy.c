@@ -27,6 +27,8 @@ static const char *const pf_key_names[_KEY_MAX - _KEY_VF_MAX] = {
 	[KEY_ALLOW_DOMAIN - _KEY_VF_MAX] = "allow-domain",
 	[KEY_ESWITCH_MODE - _KEY_VF_MAX] = "eswitch-mode",
 	[KEY_MANAGE - _KEY_VF_MAX] = "manage",
+	[KEY_DRIVER - _KEY_VF_MAX] = "driver",
+	[KEY_PCI_ID - _KEY_VF_MAX] = "pci-id",
 };
 
 const char *vf_key_name(enum vf_key k)
@@ -631,6 +633,45 @@ static int parse_pf_flag(int key, const char *v, const char *which, bool *out, c
 	return -EINVAL;
 }
 
+/* A kernel driver's name as its sysfs link has it: igb, mlx5_core, i40e. */
+static int parse_driver(struct section *s, const char *v, char *err, size_t errsz)
+{
+	size_t n = strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+
+	if (n == 0 || v[n] || n >= sizeof(s->sel.driver)) {
+		snprintf(err, errsz, "invalid driver '%s' (a kernel driver's name such as ice or mlx5_core)", v);
+		return -EINVAL;
+	}
+	strcpy(s->sel.driver, v);
+	return 0;
+}
+
+/* vvvv:dddd, the PCI vendor and device IDs, as lspci -n prints them. */
+static int parse_pci_id(struct section *s, const char *v, char *err, size_t errsz)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (strlen(v) != 9 || v[4] != ':' || strspn(v, hex) != 4 || strspn(v + 5, hex) != 4) {
+		snprintf(err, errsz, "invalid pci-id '%s' (vendor:device in lower-case hex, such as 8086:1593)", v);
+		return -EINVAL;
+	}
+	s->sel.vendor = (uint16_t)strtoul(v, NULL, 16);
+	s->sel.device = (uint16_t)strtoul(v + 5, NULL, 16);
+	s->sel.pci_id = true;
+	return 0;
+}
+
+const char *pf_select_str(const struct pf_select *sel, char *buf, size_t size)
+{
+	char id[24] = "";
+
+	if (sel->pci_id)
+		snprintf(id, sizeof(id), "pci-id = %04x:%04x", sel->vendor, sel->device);
+	snprintf(buf, size, "%s%s%s%s", sel->driver[0] ? "driver = " : "", sel->driver,
+		 sel->driver[0] && id[0] ? ", " : "", id);
+	return buf;
+}
+
 static int parse_value(struct section *s, int key, const char *v, char *err, size_t errsz)
 {
 	unsigned long n;
@@ -656,6 +697,10 @@ static int parse_value(struct section *s, int key, const char *v, char *err, siz
 		return parse_allow_domain(s, v, err, errsz);
 	case KEY_ESWITCH_MODE:
 		return parse_eswitch_mode(s, v, err, errsz);
+	case KEY_DRIVER:
+		return parse_driver(s, v, err, errsz);
+	case KEY_PCI_ID:
+		return parse_pci_id(s, v, err, errsz);
 	case KEY_VFS:
 		if ((r = parse_uint(v, VFS_MAX, &n)) < 0) {
 			snprintf(err, errsz, "invalid vfs '%s' (0-%d)", v, VFS_MAX);
@@ -694,7 +739,7 @@ static int policy_handler(void *user, const char *section, const char *name, con
 	 * manage is one PF's, as device is: a [defaults] manage = no would set
 	 * every PF aside, which is not applying at all.
 	 */
-	if (((key == KEY_DEVICE || key == KEY_MANAGE) && s->kind != SECTION_PF) ||
+	if (((key == KEY_DEVICE || key == KEY_MANAGE || key == KEY_DRIVER || key == KEY_PCI_ID) && s->kind != SECTION_PF) ||
 	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN || key == KEY_ESWITCH_MODE) &&
 	     s->kind == SECTION_VF)) {
 		error_at(p, &at, "key '%s' is not allowed in %s", name, section_name(s, sn, sizeof(sn)));
@@ -1228,6 +1273,40 @@ static void merge_defaults(const struct policy *p, struct section *d)
 	}
 }
 
+/* The first selector key of a selector [pf] as written, for FILE:LINE. */
+static enum vf_key selector_key(const struct section *s)
+{
+	if (!s->key_at[KEY_DRIVER].line)
+		return KEY_PCI_ID;
+	if (!s->key_at[KEY_PCI_ID].line)
+		return KEY_DRIVER;
+	return origin_cmp(&s->key_at[KEY_DRIVER], &s->key_at[KEY_PCI_ID]) < 0 ? KEY_DRIVER : KEY_PCI_ID;
+}
+
+/*
+ * A [pf] names one PF by device or selects PFs by driver and pci-id: one
+ * of the two, valid (an invalid value was reported on its own line).
+ */
+static bool pf_names(struct policy *p, const struct section *s)
+{
+	const uint32_t dev = 1u << KEY_DEVICE, sel = (1u << KEY_DRIVER) | (1u << KEY_PCI_ID);
+	const uint32_t written = s->set | s->bad;
+
+	if ((written & dev) && (written & sel)) {
+		enum vf_key k = (written & (1u << KEY_DRIVER)) ? KEY_DRIVER : KEY_PCI_ID;
+
+		error_at(p, s->key_at[k].line ? &s->key_at[k] : &s->at,
+			 "[pf %s] has both 'device' and '%s': a section names one PF by device or selects PFs by driver and pci-id",
+			 s->label, vf_key_name(k));
+		return false;
+	}
+	if (!(written & (dev | sel))) {
+		error_at(p, &s->at, "[pf %s] has no 'device', 'driver' or 'pci-id'", s->label);
+		return false;
+	}
+	return !(s->bad & (dev | sel));
+}
+
 /*
  * The [pf] section s resolved over the defaults d; false when it cannot be
  * (reported, or left to the error on its own line).
@@ -1237,12 +1316,8 @@ static bool pf_resolve(struct policy *p, const struct section *s, const struct s
 {
 	const uint32_t vfs = 1u << KEY_VFS;
 
-	if (!(s->set & (1u << KEY_DEVICE))) {
-		/* An invalid device was reported on its own line. */
-		if (!s->key_at[KEY_DEVICE].line)
-			error_at(p, &s->at, "[pf %s] has no 'device'", s->label);
+	if (!pf_names(p, s))
 		return false;
-	}
 	/*
 	 * No default count: a [pf] saved half-written while vfwarden.path
 	 * watches must not plan "vfs 4 -> 0" and destroy every idle VF.
@@ -1255,9 +1330,12 @@ static bool pf_resolve(struct policy *p, const struct section *s, const struct s
 	}
 	memset(pf, 0, sizeof(*pf));
 	strcpy(pf->label, s->label);
+	strcpy(pf->section, s->label);
+	pf->selector = !(s->set & (1u << KEY_DEVICE));
+	pf->sel = s->sel;
 	strcpy(pf->device, s->device);
 	pf->device_kind = policy_device_kind(pf->device, pf->device_mac);
-	pf->at = s->key_at[KEY_DEVICE];
+	pf->at = s->key_at[pf->selector ? selector_key(s) : KEY_DEVICE];
 	pf->vfs = (s->set & vfs) ? s->vfs : d->vfs;
 	pf->pf_up = (s->set & (1u << KEY_PF_UP)) ? s->pf_up
 		    : (d->set & (1u << KEY_PF_UP)) ? d->pf_up : true;
@@ -1333,14 +1411,17 @@ static int by_device(const void *a, const void *b, void *ctx)
 static int check_devices(struct policy *p)
 {
 	_cleanup_free_ unsigned *ix = calloc(p->n_pfs ? p->n_pfs : 1, sizeof(*ix));
+	unsigned n = 0;
 	char w[300];
 
 	if (!ix)
 		return -ENOMEM;
+	/* Selector sections name no device; which PFs they share is the host's (match.c). */
 	for (unsigned i = 0; i < p->n_pfs; i++)
-		ix[i] = i;
-	qsort_r(ix, p->n_pfs, sizeof(*ix), by_device, p->pfs);
-	for (unsigned i = 1, first = 0; i < p->n_pfs; i++) {
+		if (!p->pfs[i].selector)
+			ix[n++] = i;
+	qsort_r(ix, n, sizeof(*ix), by_device, p->pfs);
+	for (unsigned i = 1, first = 0; i < n; i++) {
 		const struct pf_policy *a = &p->pfs[ix[first]], *b = &p->pfs[ix[i]];
 
 		if (device_cmp(a, b) != 0) {
@@ -1514,6 +1595,22 @@ static int check_macs(struct policy *p)
 	return 0;
 }
 
+/*
+ * A selector section may govern several PFs, each VF of it one per PF: a
+ * fixed mac would be on all of them. mac = auto derives one from each PF.
+ */
+static void check_selector_macs(struct policy *p)
+{
+	char mac[MAC_STR_LEN];
+
+	for (unsigned i = 0; i < p->n_pfs; i++)
+		for (unsigned v = 0; p->pfs[i].selector && v < p->pfs[i].vfs; v++)
+			if (p->pfs[i].vf[v].mac_mode == MAC_FIXED)
+				error_at(p, &p->pfs[i].vf[v].at[KEY_MAC],
+					 "fixed mac %s for [pf %s], which selects PFs by driver or pci-id and may match several; use mac = auto or a [pf] with device",
+					 format_mac(p->pfs[i].vf[v].mac, mac), p->pfs[i].label);
+}
+
 static int validate(struct policy *p, int *pf_of)
 {
 	struct section defaults = { .kind = SECTION_DEFAULTS };
@@ -1529,6 +1626,7 @@ static int validate(struct policy *p, int *pf_of)
 			if (v == 0 || memcmp(&p->pfs[i].vf[v], &p->pfs[i].vf[v - 1],
 					     sizeof(struct vf_conf)) != 0)
 				check_vf(p, &p->pfs[i], v);
+	check_selector_macs(p);
 	return check_macs(p);
 }
 

@@ -42,6 +42,8 @@ enum vf_key {
 	KEY_ALLOW_DOMAIN,
 	KEY_ESWITCH_MODE,
 	KEY_MANAGE,
+	KEY_DRIVER, /* selectors: a [pf] that selects PFs instead of naming one */
+	KEY_PCI_ID,
 	_KEY_MAX,
 };
 
@@ -94,6 +96,16 @@ struct vf_conf {
 
 enum section_kind { SECTION_DEFAULTS, SECTION_PF, SECTION_VF };
 
+/*
+ * What a selector [pf] (driver =, pci-id =) asks of a PF: all that is set
+ * must match. driver[0] == '\0': any driver; !pci_id: any vendor and device.
+ */
+struct pf_select {
+	char driver[32];
+	bool pci_id;
+	uint16_t vendor, device;
+};
+
 /* A section as written, with the keys it sets. */
 struct section {
 	enum section_kind kind;
@@ -105,6 +117,7 @@ struct section {
 	struct origin key_at[_KEY_MAX];
 	struct vf_conf vf;       /* values of the VF keys that are set */
 	char device[64];
+	struct pf_select sel;
 	unsigned vfs;
 	bool pf_up;
 	uint32_t allow_domain; /* bit per enum vf_key */
@@ -114,9 +127,16 @@ struct section {
 
 enum device_kind { DEVICE_IFNAME, DEVICE_PCI, DEVICE_MAC };
 
-/* A resolved [pf] policy: defaults < [pf] < [vf] applied. */
+/*
+ * A resolved [pf] policy: defaults < [pf] < [vf] applied. A selector
+ * section (selector true) has no device; the copy match.c makes of it for
+ * each PF it governs has the label "LABEL/IFNAME" (section: the section's).
+ */
 struct pf_policy {
-	char label[33];
+	char label[64];
+	char section[33];
+	bool selector;
+	struct pf_select sel;
 	enum device_kind device_kind;
 	char device[64];
 	uint8_t device_mac[MAC_LEN];
@@ -194,6 +214,8 @@ const char *policy_section_name(const struct section *s, char *buf, size_t size)
 int policy_validate(struct policy *p);
 /* What a 'device =' value names: a MAC (filled in), a PCI address or an interface. */
 enum device_kind policy_device_kind(const char *d, uint8_t mac[MAC_LEN]);
+/* A selector as the policy writes it: "driver = igb, pci-id = 8086:10c9". */
+const char *pf_select_str(const struct pf_select *sel, char *buf, size_t size);
 /*
  * Parse one VF setting as the policy would ("trust", "on") into c, for
  * settings that come from elsewhere (a domain's <metadata>). -ENOENT for a

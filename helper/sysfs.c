@@ -110,6 +110,35 @@ void pf_read_names(struct pf_live *pf)
 	read_perm_mac(pf);
 }
 
+/* A PCI ID as sysfs writes it: "0x8086". */
+static int read_attr_id(const char *pci, const char *attr, uint16_t *v)
+{
+	char p[PATH_MAX], buf[16];
+	int r = dev_path(p, sizeof(p), pci, attr);
+
+	if (r < 0 || (r = read_line_file(p, buf, sizeof(buf))) < 0)
+		return r;
+	if (strlen(buf) != 6 || buf[0] != '0' || buf[1] != 'x' || strspn(buf + 2, "0123456789abcdefABCDEF") != 4)
+		return -EINVAL;
+	*v = (uint16_t)strtoul(buf + 2, NULL, 16);
+	return 0;
+}
+
+/* netdevsim's devices are not PCI: no vendor or device, and no pci-id matches them. */
+static void read_ids(struct pf_live *pf)
+{
+	pf->have_ids = read_attr_id(pf->pci, "vendor", &pf->vendor) == 0 &&
+		       read_attr_id(pf->pci, "device", &pf->device_id) == 0;
+	if (!pf->have_ids)
+		pf->vendor = pf->device_id = 0;
+}
+
+void pf_read_select(struct pf_live *pf)
+{
+	read_driver(pf->pci, pf->driver, sizeof(pf->driver));
+	read_ids(pf);
+}
+
 int vf_read_physfn(const char *vf, char pf_pci[PCI_ADDR_LEN])
 {
 	char p[PATH_MAX];
@@ -205,7 +234,7 @@ int pf_scan(struct pf_live *pf)
 	pf->totalvfs = (unsigned)v;
 	pf->numvfs = read_attr_uint(pf->pci, "sriov_numvfs", &v) == 0 ? (unsigned)v : 0;
 	pf->autoprobe = read_attr_uint(pf->pci, "sriov_drivers_autoprobe", &v) == 0 ? (int)v : -1;
-	read_driver(pf->pci, pf->driver, sizeof(pf->driver));
+	pf_read_select(pf);
 	read_netdev(pf->pci, pf->ifname, sizeof(pf->ifname));
 	read_perm_mac(pf);
 	pf->carrier = false;
@@ -324,8 +353,17 @@ int host_find(const struct host *h, const char *spec)
 	return -ENOENT;
 }
 
+bool pf_match_select(const struct pf_live *pf, const struct pf_select *sel)
+{
+	if (sel->driver[0] && !streq(pf->driver, sel->driver))
+		return false;
+	return !sel->pci_id || (pf->have_ids && pf->vendor == sel->vendor && pf->device_id == sel->device);
+}
+
 int pf_match_policy(const struct pf_live *pf, const struct pf_policy *pol)
 {
+	if (pol->selector)
+		return pf_match_select(pf, &pol->sel);
 	switch (pol->device_kind) {
 	case DEVICE_PCI:
 		return streq(pf->pci, pol->device);

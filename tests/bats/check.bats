@@ -111,7 +111,7 @@ EOF
 	assert_stderr_line "$POLICY:5: device 'enp1s0' of [pf b] is already [pf a] ($POLICY:2)"
 	assert_stderr_line "$POLICY:10: duplicate mac 02:00:00:00:00:01, also set at $POLICY:8"
 	assert_stderr_line "$POLICY:11: [vf nosuch 0]: there is no [pf nosuch]"
-	assert_stderr_line "$POLICY:13: [pf c] has no 'device'"
+	assert_stderr_line "$POLICY:13: [pf c] has no 'device', 'driver' or 'pci-id'"
 }
 
 @test "check: an over-long line is an error at its line, and parsing goes on" {

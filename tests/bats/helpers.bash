@@ -80,7 +80,8 @@ _fake_link_driver() { # DEV_DIR DRIVER|none|""
 # fake_pf PCI IFNAME TOTAL NUMVFS [DRIVER]
 # An SR-IOV PF bound to DRIVER (default igb) with netdev IFNAME ("" or -
 # for none), up, carrier 1, permanent address 52:54:00:12:34:<n> where n
-# counts the PFs made so far (override with FAKE_PF_MAC=...).
+# counts the PFs made so far (override with FAKE_PF_MAC=...), PCI IDs
+# 8086:10c9 (an 82576 as QEMU's igb; FAKE_PF_DEVICE=0x1593 for another).
 fake_pf() {
 	local pci=$1 ifname=$2 total=$3 numvfs=$4 driver=${5:-igb}
 	local d=$SYS/bus/pci/devices/$pci n mac
@@ -89,6 +90,7 @@ fake_pf() {
 	echo "$numvfs" >"$d/sriov_numvfs"
 	echo 1 >"$d/sriov_drivers_autoprobe"
 	echo 0x8086 >"$d/vendor"
+	echo "${FAKE_PF_DEVICE:-0x10c9}" >"$d/device"
 	_fake_link_driver "$d" "$driver"
 	if [ -n "$ifname" ] && [ "$ifname" != - ]; then
 		n=$(find "$SYS/class/net" -mindepth 1 -maxdepth 1 | wc -l)

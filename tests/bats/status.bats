@@ -310,8 +310,8 @@ EOF
 	python3 -c '
 import json, sys
 d = json.loads(sys.argv[1])
-assert d["absent_pfs"] == [{"label": "gone", "device": "enp9s0", "policy_vfs": 4},
-                           {"label": "gonepci", "device": "0000:09:00.0", "policy_vfs": 1}], d["absent_pfs"]
+assert d["absent_pfs"] == [{"label": "gone", "device": "enp9s0", "selected_by": None, "policy_vfs": 4},
+                           {"label": "gonepci", "device": "0000:09:00.0", "selected_by": None, "policy_vfs": 1}], d["absent_pfs"]
 assert [p["label"] for p in d["pfs"]] == ["uplink", None, "empty"]' "$output"
 	# no PF on the host at all: the sentence, then the absent PFs
 	rm -rf "${SYS:?}/bus/pci/devices"/* "${SYS:?}/class/net"/*

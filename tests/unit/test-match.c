@@ -192,6 +192,108 @@ static void test_edges(void)
 	match_free(&m);
 }
 
+/* PF n (pf_add) bound to driver, with PCI IDs vendor:device (0:0 for none, as netdevsim). */
+static void pf_ids(unsigned k, const char *driver, uint16_t vendor, uint16_t device)
+{
+	snprintf(pfs[k].driver, sizeof(pfs[k].driver), "%s", driver);
+	pfs[k].vendor = vendor;
+	pfs[k].device_id = device;
+	pfs[k].have_ids = vendor || device;
+}
+
+/* Selector sections: each PF they match, a device section wins, labels LABEL/IFNAME. */
+static void test_selectors(void)
+{
+	const struct pf_policy *pp;
+	struct match m;
+
+	host_reset();
+	pf_add(1, 1);
+	pf_add(2, 2);
+	pf_add(3, 3);
+	pf_add(4, 4);
+	pf_ids(0, "igb", 0x8086, 0x10c9);
+	pf_ids(1, "igb", 0x8086, 0x10c9);
+	pf_ids(2, "ice", 0x8086, 0x1593);
+	pf_ids(3, "mlx5_core", 0x15b3, 0x1017);
+	policy("[pf ports]\ndriver = igb\nvfs = 2\n[pf one]\ndevice = eth2\nvfs = 1\n"
+	       "[pf ice]\npci-id = 8086:1593\ndriver = ice\nvfs = 4\n[pf none]\npci-id = 8086:ffff\nvfs = 1\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "selectors: build");
+	IS_ENTRY(m.by_pf[0], MATCH_ONE, 0, -1, 0, -1, "eth1 is [pf ports]'s by driver");
+	tap_ok(m.by_pf[0].selected, "eth1 is selected");
+	IS_ENTRY(m.by_pf[1], MATCH_ONE, 1, -1, 1, -1, "eth2: the device section wins over driver = igb");
+	tap_ok(!m.by_pf[1].selected, "eth2 is named, not selected");
+	IS_ENTRY(m.by_pf[2], MATCH_ONE, 2, -1, 2, -1, "eth3 is [pf ice]'s by pci-id and driver");
+	IS_ENTRY(m.by_pf[3], MATCH_NONE, -1, -1, 3, -1, "eth4 matches no selector");
+	IS_ENTRY(m.by_sec[0], MATCH_ONE, 0, -1, 0, -1, "[pf ports] governs eth1");
+	tap_is_int((int)m.by_sec[0].n, 1, "[pf ports] governs one PF");
+	IS_ENTRY(m.by_sec[1], MATCH_ONE, 1, -1, 1, -1, "[pf one] governs eth2");
+	IS_ENTRY(m.by_sec[3], MATCH_NONE, 3, -1, -1, -1, "[pf none] selects nothing");
+	pp = match_policy_of(&m, &pol, 0);
+	tap_ok(pp && pp != &pol.pfs[0], "eth1's policy is a copy");
+	tap_is_str(pp ? pp->label : "", "ports/eth1", "eth1's label is LABEL/IFNAME");
+	tap_is_str(pp ? pp->section : "", "ports", "eth1's section is the section's label");
+	tap_ok(pp && pp->vfs == 2 && pp->vf == pol.pfs[0].vf, "the copy has the section's VFs");
+	tap_ok(match_policy_of(&m, &pol, 1) == &pol.pfs[1], "eth2's policy is [pf one] itself");
+	tap_is_str(match_policy_of(&m, &pol, 1)->label, "one", "a device section keeps its label");
+	tap_ok(match_involves(&m, 0, 0) && !match_involves(&m, 0, 1) && match_involves(&m, 1, 1),
+	       "involves: [pf ports] eth1 only");
+	tap_ok(match_names_pf(&pol, &pfs[0], true) && match_names_pf(&pol, &pfs[2], true) &&
+		       !match_names_pf(&pol, &pfs[3], true),
+	       "names_pf (udev): a selector names what it matches");
+	/* Without a netdev the label takes the PCI address. */
+	pfs[0].ifname[0] = '\0';
+	match_free(&m);
+	tap_is_int(match_build(&m, &pol, &host), 0, "selectors: build again");
+	tap_is_str(match_policy_of(&m, &pol, 0)->label, "ports/0000:01:00.0", "no netdev: LABEL/PCI");
+	match_free(&m);
+}
+
+/* Two selector sections on one PF: ambiguous, named with both FILE:LINEs; the rest goes on. */
+static void test_selector_conflicts(void)
+{
+	struct match m;
+	char buf[200];
+
+	host_reset();
+	pf_add(1, 1);
+	pf_add(2, 2);
+	pf_add(3, 3);
+	pf_add(4, 4);
+	pf_ids(0, "igb", 0x8086, 0x10c9);
+	pf_ids(1, "igb", 0x8086, 0x10c9);
+	pf_ids(2, "igb", 0x8086, 0x10ca);
+	pf_ids(3, "igb", 0, 0);
+	pfs[3].ifname[0] = '\0';
+	policy("[pf a]\ndriver = igb\nvfs = 1\n[pf b]\npci-id = 8086:10c9\nvfs = 1\n[pf c]\ndevice = eth1\nvfs = 0\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "conflicts: build");
+	IS_ENTRY(m.by_pf[0], MATCH_ONE, 2, -1, 0, -1, "eth1: [pf c] by device, over both selectors");
+	IS_ENTRY(m.by_pf[1], MATCH_AMBIGUOUS, 0, 1, 1, -1, "eth2: [pf a] and [pf b] both select it");
+	tap_ok(m.by_pf[1].selected, "eth2: ambiguous between selectors");
+	tap_ok(match_policy_of(&m, &pol, 1) == NULL, "eth2: no policy");
+	IS_ENTRY(m.by_pf[2], MATCH_ONE, 0, -1, 2, -1, "eth3: only driver = igb matches 8086:10ca");
+	IS_ENTRY(m.by_pf[3], MATCH_ONE, 0, -1, 3, -1, "no PCI IDs (netdevsim): pci-id never matches");
+	tap_is_str(match_policy_of(&m, &pol, 3)->label, "a/0000:04:00.0", "no netdev: LABEL/PCI");
+	IS_ENTRY(m.by_sec[0], MATCH_AMBIGUOUS, 0, 1, 1, -1, "[pf a]: ambiguous on eth2");
+	tap_is_int((int)m.by_sec[0].n, 2, "[pf a] still governs two PFs");
+	IS_ENTRY(m.by_sec[1], MATCH_AMBIGUOUS, 1, 0, 1, -1, "[pf b]: ambiguous on eth2");
+	tap_is_int((int)m.by_sec[1].n, 0, "[pf b] governs none");
+	IS_ENTRY(m.by_sec[2], MATCH_ONE, 2, -1, 0, -1, "[pf c] governs eth1");
+	tap_is_str(match_why_pf(&m.by_pf[1], &pol, &host, buf, sizeof(buf)),
+		   "[pf a] (t.conf:2) and [pf b] (t.conf:5) both select 0000:02:00.0", "why of eth2");
+	tap_is_str(match_why_section(&m.by_sec[1], &pol, &host, buf, sizeof(buf)),
+		   "0000:02:00.0 is also selected by [pf a] (t.conf:2)", "why of [pf b]");
+	tap_ok(match_involves(&m, 0, 1) && match_involves(&m, 1, 1) && !match_involves(&m, 1, 0),
+	       "involves: both sections on eth2, neither on eth1");
+	match_free(&m);
+
+	policy("[pf a]\ndriver = igb\nvfs = 1\n[pf b]\ndriver = igb\nvfs = 1\n[pf c]\ndriver = igb\nvfs = 1\n");
+	tap_is_int(match_build(&m, &pol, &host), 0, "three on one: build");
+	IS_ENTRY(m.by_pf[0], MATCH_AMBIGUOUS, 0, 1, 0, -1, "three on one: the first two are named");
+	IS_ENTRY(m.by_sec[2], MATCH_AMBIGUOUS, 2, 0, 0, -1, "three on one: the third is ambiguous too");
+	match_free(&m);
+}
+
 int main(void)
 {
 	test_one_none_absent();
@@ -200,6 +302,8 @@ int main(void)
 	test_both();
 	test_edges();
 	test_unmanaged();
+	test_selectors();
+	test_selector_conflicts();
 	policy_free(&pol);
 	return tap_done();
 }

@@ -113,7 +113,7 @@ static void test_mistakes(void)
 	      ERRS("t.conf:2: invalid device 'enp1s0f0npf0vf1x'*"));
 	check("bad device: PCI function 8", "[pf a]\ndevice = 0000:01:00.8\n",
 	      ERRS("t.conf:2: invalid device '0000:01:00.8'*"));
-	check("[pf] without device", "[pf a]\nvfs = 1\n", ERRS("t.conf:1: [pf a] has no 'device'"));
+	check("[pf] without device", "[pf a]\nvfs = 1\n", ERRS("t.conf:1: [pf a] has no 'device', 'driver' or 'pci-id'"));
 
 	check("multicast mac", "[pf a]\ndevice = eth0\nvfs = 1\n[vf a 0]\nmac = 01:00:5e:00:00:01\n",
 	      ERRS("t.conf:5: invalid mac '01:00:5e:00:00:01': multicast"));
@@ -893,9 +893,74 @@ static void test_bounds(void)
 	      ERRS("t.conf:9: 'vlan' for VF 5 is also set at t.conf:7"));
 }
 
+/* Selector sections: driver = and pci-id = instead of device. */
+static void test_selectors(void)
+{
+	struct policy p;
+	char buf[96];
+
+	check("driver and pci-id valid", "[pf a]\ndriver = igb\npci-id = 8086:10c9\nvfs = 2\n", NO_ERRS);
+	check("driver alone valid", "[pf a]\ndriver = mlx5_core\nvfs = 2\n", NO_ERRS);
+	check("pci-id alone valid", "[pf a]\npci-id = 15b3:101d\nvfs = 2\n", NO_ERRS);
+	check("device and driver", "[pf a]\ndevice = eth0\ndriver = igb\nvfs = 1\n",
+	      ERRS("t.conf:3: [pf a] has both 'device' and 'driver': a section names one PF by device or selects PFs by driver and pci-id"));
+	check("device and pci-id, pci-id first", "[pf a]\npci-id = 8086:10c9\nvfs = 1\ndevice = eth0\n",
+	      ERRS("t.conf:2: [pf a] has both 'device' and 'pci-id'*"));
+	check("device and a bad driver", "[pf a]\ndevice = eth0\ndriver = ig b\nvfs = 1\n",
+	      ERRS("t.conf:1: [pf a] has both 'device' and 'driver'*", "t.conf:3: invalid driver 'ig b'*"));
+	check("bad driver", "[pf a]\ndriver = igb/x\nvfs = 1\n",
+	      ERRS("t.conf:2: invalid driver 'igb/x' (a kernel driver's name such as ice or mlx5_core)"));
+	check("driver too long", "[pf a]\ndriver = abcdefghijabcdefghijabcdefghijab\nvfs = 1\n",
+	      ERRS("t.conf:2: invalid driver 'abcdefghijabcdefghijabcdefghijab'*"));
+	check("empty driver", "[pf a]\ndriver =\nvfs = 1\n", ERRS("t.conf:2: invalid driver ''*"));
+	check("pci-id upper case", "[pf a]\npci-id = 8086:10C9\nvfs = 1\n",
+	      ERRS("t.conf:2: invalid pci-id '8086:10C9' (vendor:device in lower-case hex, such as 8086:1593)"));
+	check("pci-id short", "[pf a]\npci-id = 8086:10c\nvfs = 1\n", ERRS("t.conf:2: invalid pci-id '8086:10c'*"));
+	check("pci-id 0x", "[pf a]\npci-id = 0x8086:0x10c9\nvfs = 1\n", ERRS("t.conf:2: invalid pci-id '0x8086:0x10c9'*"));
+	check("pci-id no colon", "[pf a]\npci-id = 808610c9\nvfs = 1\n", ERRS("t.conf:2: invalid pci-id '808610c9'*"));
+	check("pci-id trailing", "[pf a]\npci-id = 8086:10c9:\nvfs = 1\n", ERRS("t.conf:2: invalid pci-id '8086:10c9:'*"));
+	check("driver in [defaults]", "[defaults]\ndriver = igb\n", ERRS("t.conf:2: key 'driver' is not allowed in [defaults]"));
+	check("pci-id in [vf]", "[pf a]\ndriver = igb\nvfs = 1\n[vf a 0]\npci-id = 8086:10c9\n",
+	      ERRS("t.conf:5: key 'pci-id' is not allowed in [vf a 0]"));
+	check("duplicate driver", "[pf a]\ndriver = igb\ndriver = ice\nvfs = 1\n",
+	      ERRS("t.conf:3: duplicate key 'driver', first set at t.conf:2"));
+	check("fixed mac in a selector [pf]", "[pf a]\ndriver = igb\nvfs = 1\nmac = 02:00:00:00:00:01\n",
+	      ERRS("t.conf:4: fixed mac 02:00:00:00:00:01 for [pf a], which selects PFs by driver or pci-id and may match several; use mac = auto or a [pf] with device"));
+	check("fixed mac in a [vf] of a selector [pf]",
+	      "[pf a]\npci-id = 8086:10c9\nvfs = 2\n[vf a 1]\nmac = 02:00:00:00:00:01\n",
+	      ERRS("t.conf:5: fixed mac 02:00:00:00:00:01 for [pf a]*"));
+	check("fixed mac inherited from [defaults]",
+	      "[defaults]\nmac = 02:00:00:00:00:01\n[pf a]\ndriver = igb\nvfs = 1\n[pf b]\ndevice = eth0\nvfs = 0\n",
+	      ERRS("t.conf:2: fixed mac 02:00:00:00:00:01 for [pf a]*"));
+	check("mac auto and none in a selector [pf] valid",
+	      "[pf a]\ndriver = igb\nvfs = 2\nmac = auto\n[vf a 1]\nmac = none\n", NO_ERRS);
+	check("two selector sections alike are the host's to judge",
+	      "[pf a]\ndriver = igb\nvfs = 1\n[pf b]\ndriver = igb\nvfs = 2\n", NO_ERRS);
+
+	tap_is_int(load(&p, "[pf ports]\ndriver = igb\npci-id = 8086:10c9\nvfs = 3\nvlan = 5\n[vf ports 1-2]\nvlan = 7\n"),
+		   0, "selector: loads");
+	tap_ok(p.n_pfs == 1 && p.pfs[0].selector && !p.pfs[0].device[0], "selector: no device");
+	tap_is_str(p.pfs[0].section, "ports", "selector: section label");
+	tap_is_int(p.pfs[0].at.line, 2, "selector: FILE:LINE is the first selector's");
+	tap_is_str(pf_select_str(&p.pfs[0].sel, buf, sizeof(buf)), "driver = igb, pci-id = 8086:10c9",
+		   "selector: as written");
+	tap_ok(p.pfs[0].vf[0].vlan == 5 && p.pfs[0].vf[1].vlan == 7 && p.pfs[0].vf[2].vlan == 7,
+	       "selector: a [vf] range applies");
+	policy_free(&p);
+	tap_is_int(load(&p, "[pf a]\npci-id = 0a0b:00ff\nvfs = 0\n"), 0, "pci-id alone: loads");
+	tap_is_str(pf_select_str(&p.pfs[0].sel, buf, sizeof(buf)), "pci-id = 0a0b:00ff", "pci-id alone: as written");
+	tap_ok(p.pfs[0].sel.vendor == 0x0a0b && p.pfs[0].sel.device == 0x00ff && !p.pfs[0].sel.driver[0],
+	       "pci-id alone: vendor and device");
+	policy_free(&p);
+	tap_is_int(load(&p, "[pf a]\ndevice = eth0\nvfs = 0\n"), 0, "device: loads");
+	tap_ok(!p.pfs[0].selector && streq(p.pfs[0].section, "a"), "device: no selector, section label");
+	policy_free(&p);
+}
+
 int main(void)
 {
 	test_mistakes();
+	test_selectors();
 	test_all_sorted();
 	test_syntax();
 	test_builtin();

@@ -464,7 +464,7 @@ EOF
 import json, sys
 d = json.loads(sys.argv[1])
 assert d["schema"] == "vfwarden-status/2" and d["pfs"] == [], d
-assert d["absent_pfs"] == [{"label": "gone", "device": "enp250s0", "policy_vfs": 2}], d' "$output"
+assert d["absent_pfs"] == [{"label": "gone", "device": "enp250s0", "selected_by": None, "policy_vfs": 2}], d' "$output"
 	run "$VFWARDEN" -c "$POLICY" status enp251s0
 	assert_failure 3
 }
@@ -561,4 +561,77 @@ EOF
 	assert_success
 	assert_equal "$(vf_attrs "$PF0" vlan qos trust spoofchk)" "$shown"
 	assert_equal "$(vf_attr "$PF0" 1 mac)" "$mac1"
+}
+
+# The PCI IDs of a PF as pci-id = writes them, from sysfs (QEMU's igb: 8086:10c9).
+pci_id_of() {
+	local v d
+	read -r v < "/sys/bus/pci/devices/$1/vendor"
+	read -r d < "/sys/bus/pci/devices/$1/device"
+	echo "${v#0x}:${d#0x}"
+}
+
+@test "selectors: driver = igb governs both igb PFs but the one a device section names; pci-id selects by IDs" {
+	policy <<EOF
+[pf ports]
+driver = igb
+vfs = 2
+vlan = 100
+[pf special]
+device = $PF1
+vfs = 1
+vlan = 300
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "ports/$PF0: vfs 0 -> 2"
+	assert_output --partial "special: vfs 0 -> 1"
+	assert_equal "$(numvfs "$PF0_PCI") $(numvfs "$PF1_PCI")" "2 1"
+	assert_equal "$(vf_attrs "$PF0" vlan)" $'0 100\n1 100'
+	assert_equal "$(vf_attr "$PF1" 0 vlan)" 300
+	# mac = auto derives from this PF's own permanent MAC
+	assert_equal "$(vf_attr "$PF0" 1 mac)" "$(auto_mac "$(perm_mac "$PF0")" 1)"
+	# pci-id: the same IDs on both PFs, the device section still wins
+	assert_equal "$(pci_id_of "$PF0_PCI")" "$(pci_id_of "$PF1_PCI")"
+	policy <<EOF
+[pf ids]
+pci-id = $(pci_id_of "$PF0_PCI")
+vfs = 2
+vlan = 100
+trust = on
+[pf special]
+device = $PF1
+vfs = 1
+vlan = 300
+EOF
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_equal "$(vf_attrs "$PF0" trust)" $'0 true\n1 true'
+	assert_equal "$(vf_attr "$PF1" 0 trust)" false
+	assert_equal "$(numvfs "$PF0_PCI") $(numvfs "$PF1_PCI")" "2 1"
+}
+
+@test "selectors: two selector sections on one PF: check names both lines, apply changes nothing on it" {
+	echo 1 > "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs"
+	policy <<EOF
+[pf ports]
+driver = igb
+vfs = 2
+vlan = 100
+[pf ids]
+pci-id = $(pci_id_of "$PF0_PCI")
+vfs = 3
+[pf special]
+device = $PF1
+vfs = 1
+EOF
+	run "$VFWARDEN" -c "$POLICY" check
+	assert_failure 1
+	assert_output --partial "$POLICY:6: [pf ids] selects $PF0_PCI ($PF0) on this host, and so does [pf ports] ($POLICY:2)"
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_failure 3
+	# the kernel's PF0: one VF as before, its vlan untouched; PF1 converged
+	assert_equal "$(numvfs "$PF0_PCI")" 1
+	assert_equal "$(vf_attr "$PF0" 0 vlan)" 0
+	assert_equal "$(numvfs "$PF1_PCI")" 1
 }

@@ -285,3 +285,29 @@ EOF
 	udevadm control --reload
 	devlink dev eswitch set "$(nsim_dl)" mode legacy
 }
+
+@test "selectors: driver = netdevsim selects the netdevsim PF; pci-id never matches it (no PCI IDs)" {
+	echo 0 > "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs"
+	# netdevsim's device is on its own bus: a driver link, no vendor or device
+	assert_equal "$(basename "$(readlink "$NSIM_SYSFS/driver")")" netdevsim
+	[ ! -e "$NSIM_SYSFS/vendor" ] && [ ! -e "$NSIM_SYSFS/device" ]
+	policy <<EOF
+[pf sim]
+driver = netdevsim
+vfs = 2
+vlan = 7
+[pf ids]
+driver = netdevsim
+pci-id = 8086:10c9
+vfs = 1
+EOF
+	run "$VFWARDEN" -c "$POLICY" check
+	assert_success
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_output --partial "sim/$NSIM: vfs 0 -> 2"
+	assert_equal "$(cat "$NSIM_SYSFS/sriov_numvfs")" 2
+	assert_equal "$(vf_attrs "$NSIM" vlan)" $'0 7\n1 7'
+	# the igb PF is neither netdevsim nor matched by [pf ids]
+	assert_equal "$(cat "/sys/bus/pci/devices/$PF0_PCI/sriov_numvfs")" 0
+}
