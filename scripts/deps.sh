@@ -12,7 +12,7 @@ BUILD_PKGS="build-essential pkg-config libinih-dev libnl-3-dev libnl-route-3-dev
 TEST_PKGS="bats bats-assert bats-support iproute2 valgrind clang
  busybox-static cpio kmod zstd xz-utils python3 pciutils
  python3-prometheus-client ansible-core iputils-ping strace bash-completion time
- git lintian rpm ansible-lint"
+ git lintian rpm ansible-lint jq"
 # metrics.bats checks status --prometheus with promtool (package prometheus,
 # whose daemon this script does not start); man.bats lints the man pages
 # with mandoc.
