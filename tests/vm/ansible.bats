@@ -83,6 +83,9 @@ host_state() {
 	systemctl unmask libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket \
 		virtlogd.service virtlogd.socket virtlogd-admin.socket virtlockd.service virtlockd.socket \
 		virtlockd-admin.socket > /dev/null
+	# Debian's libvirtd exits after 120 s idle (--timeout 120), within the play
+	mkdir -p /etc/systemd/system/libvirtd.service.d
+	printf '[Service]\nEnvironment=LIBVIRTD_ARGS=\n' > /etc/systemd/system/libvirtd.service.d/no-timeout.conf
 	systemctl daemon-reload
 	systemctl start libvirtd.service
 	assert_equal "$(systemctl is-active libvirtd.service)" active
