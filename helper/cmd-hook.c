@@ -212,16 +212,6 @@ static int hook_policy_for(const struct hook_ctx *c, const struct hook_dev *d, s
 	return -1;
 }
 
-static void report_err(void *ud, const struct pf_policy *pol, const struct pf_live *pf,
-		       const struct action *a, int err)
-{
-	struct hook_ctx *c = ud;
-	char e[128];
-
-	if (err < 0)
-		log_err("vfwarden: domain '%s': %s vf%u (%s) %s: %s", c->owner, pol->label, a->vf,
-			pf->vf[a->vf].pci, action_key_name(a), cli_strerror(err, pf, e, sizeof(e)));
-}
 
 /* The lock, waited for once per hook call; a release says itself what it does instead. */
 static int take_lock(struct hook_ctx *c)
@@ -476,6 +466,20 @@ static int domain_record(const struct hook_ctx *c, const struct hook_input *in,
 	return 0;
 }
 
+static void report_errors(const struct hook_ctx *c, const struct vf_job *j, const struct converge_result *res)
+{
+	char e[128];
+
+	for (unsigned i = 0; i < res->n_steps; i++) {
+		const struct converge_step *s = &res->steps[i];
+
+		if (s->err < 0)
+			log_err("vfwarden: domain '%s': %s vf%u (%s) %s: %s", c->owner, j->pol->label, s->a.vf,
+				j->pf.vf[s->a.vf].pci, action_key_name(&s->a),
+				cli_strerror(s->err, &j->pf, e, sizeof(e)));
+	}
+}
+
 /*
  * VF j to conf: 0 done, 1 a release that is not (its record says so), -1
  * prepare must refuse the start (logged).
@@ -483,11 +487,13 @@ static int domain_record(const struct hook_ctx *c, const struct hook_input *in,
 static int vf_converge_one(struct hook_ctx *c, struct vf_job *j, const struct vf_conf *conf)
 {
 	struct converge_opts o = {
-		.one_vf = true, .vf = j->idx, .conf = conf, .report = report_err, .ud = c,
+		.one_vf = true, .vf = j->idx, .conf = conf,
 	};
 	struct converge_result res;
 	int r = pf_converge(c->nl, j->pol, &j->pf, &o, &res);
 
+	report_errors(c, j, &res);
+	converge_result_free(&res);
 	if (r < 0 && c->mode == HOOK_RELEASE) {
 		release_later(c, j->d, strerror(-r));
 		return 1;
@@ -497,7 +503,7 @@ static int vf_converge_one(struct hook_ctx *c, struct vf_job *j, const struct vf
 		return c->mode == HOOK_PREPARE ? -1 : 0;
 	}
 	/*
-	 * report_err() said which attribute, in the one line libvirt shows. A
+	 * report_errors() said which attribute, in the one line libvirt shows. A
 	 * running domain is never stopped for drift.
 	 */
 	return res.failures && c->mode == HOOK_PREPARE ? -1 : 0;
@@ -568,6 +574,7 @@ static void create_missing_vfs(struct hook_ctx *c, const struct hook_input *in)
 			continue;
 		if (pf_converge(c->nl, pol, &h.pf[k], &o, &res) < 0 || res.refused)
 			log_warn("vfwarden: domain '%s': cannot create the VFs of [pf %s]", c->owner, pol->label);
+		converge_result_free(&res);
 	}
 	match_free(&m);
 out:

@@ -212,14 +212,38 @@ static unsigned run_batch(struct nlh *nl, struct pf_live *pf, const struct plan 
 	return n;
 }
 
-static int run_plan(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
-		    const struct plan *pl, const struct converge_opts *o,
-		    struct converge_result *res, bool *count_failed)
+/* Room in res->steps for n more, taken before anything is written: no outcome is lost. */
+static int reserve_steps(struct converge_result *res, unsigned n)
+{
+	struct converge_step *s;
+	unsigned cap;
+
+	if (res->cap_steps - res->n_steps >= n)
+		return 0;
+	cap = res->n_steps + n;
+	if (!(s = reallocarray(res->steps, cap, sizeof(*s))))
+		return -ENOMEM;
+	res->steps = s;
+	res->cap_steps = cap;
+	return 0;
+}
+
+void converge_result_free(struct converge_result *res)
+{
+	free(res->steps);
+	res->steps = NULL;
+	res->n_steps = res->cap_steps = 0;
+}
+
+static int run_plan(struct nlh *nl, struct pf_live *pf, const struct plan *pl,
+		    const struct converge_opts *o, struct converge_result *res, bool *count_failed)
 {
 	struct run_state st = { 0 };
 	unsigned batch_end = 0;
 	bool *done = NULL;
 
+	if (reserve_steps(res, pl->n) < 0)
+		return -ENOMEM;
 	/* Without memory for done[], every action simply goes on its own. */
 	if (!o->dry_run && pl->n > 1)
 		done = calloc(pl->n, sizeof(*done));
@@ -244,8 +268,7 @@ static int run_plan(struct nlh *nl, const struct pf_policy *pol, struct pf_live 
 				*count_failed = a->type == ACT_NUMVFS;
 		} else
 			res->changes++;
-		if (o->report)
-			o->report(o->ud, pol, pf, a, r);
+		res->steps[res->n_steps++] = (struct converge_step){ .a = *a, .err = r };
 		if (*count_failed)
 			break;
 	}
@@ -304,7 +327,7 @@ static int vf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_li
 		for (unsigned i = 0; i < pl.n; i++)
 			if (pl.a[i].vf == o->vf)
 				pl.a[mine.n++] = pl.a[i];
-		run_plan(nl, &one, pf, &mine, o, res, &count_failed);
+		r = run_plan(nl, pf, &mine, o, res, &count_failed);
 	}
 	plan_free(&pl);
 	free(one.vf);
@@ -465,8 +488,7 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 	}
 	for (unsigned i = 0; i < pl.n; i++)
 		count_changed |= pl.a[i].type == ACT_NUMVFS;
-	run_plan(nl, pol, pf, &pl, o, res, &count_failed);
-	if (count_failed)
+	if ((r = run_plan(nl, pf, &pl, o, res, &count_failed)) < 0 || count_failed)
 		goto out;
 
 	if (count_changed) {
@@ -493,8 +515,7 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 	if ((r = plan_phase(2, &eff, pf, NULL, &holders, &pl)) < 0)
 		goto out;
 	res->skipped_in_use = pl.skipped_in_use;
-	run_plan(nl, &eff, pf, &pl, o, res, &count_failed);
-	r = 0;
+	r = run_plan(nl, pf, &pl, o, res, &count_failed);
 out:
 	records_overlay_free(pol, &eff);
 	plan_free(&pl);

@@ -86,7 +86,7 @@ comp() {
 
 @test "each command's options" {
 	run comp vfwarden apply -
-	assert_output "$(printf '%s\n' --dry-run --force --help --lock-timeout --wait-pfs)"
+	assert_output "$(printf '%s\n' --dry-run --force --help --json --lock-timeout --wait-pfs)"
 	run comp vfwarden status --
 	assert_output "$(printf '%s\n' --help --json --output --prometheus)"
 	run comp vfwarden doctor --j

@@ -128,6 +128,14 @@ EOF2
 		refute_stderr_contains 'not in the policy'
 		assert_output 'no changes: the host matches the policy'
 	done
+	# apply --json: skipped with the reason unmanaged, no change on it
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run --json
+	assert_success
+	run jq -c '[.skipped[] | [.pf.label, .pf.pci, .reason]], [.changes[] | .pf.label] - ["one"]' <<<"$output"
+	assert_output - <<EOF2
+[["maint","$MNT","unmanaged"]]
+[]
+EOF2
 	assert_equal "$(tree_sum)" "$before"
 	run nl_log
 	assert_output ''

@@ -307,3 +307,22 @@ EOF2
 	assert_line --regexp '^\[pf e810/enp3s0\]'
 	refute_line --partial '[pf ports/'
 }
+
+@test "select: apply --json labels a selected PF's changes LABEL/IFNAME; a selector that matches nothing is skipped absent" {
+	run --separate-stderr vfw -c "$POLICY" apply --dry-run --json
+	assert_success
+	run jq -c '[.changes[] | select(.vf == 0 and .key == "vlan") | [.pf.label, .pf.interface]] | sort' <<<"$output"
+	assert_output '[["e810/enp3s0","enp3s0"],["ports/enp1s0","enp1s0"],["ports/enp4s0","enp4s0"],["special","enp2s0"]]'
+	policy <<'EOF2'
+[pf none]
+driver = mlx5_core
+vfs = 2
+EOF2
+	run --separate-stderr vfw -c "$POLICY" apply --json
+	assert_success
+	run jq -c '[.skipped[] | [.pf.label, .reason]], .counts.changes' <<<"$output"
+	assert_output - <<'EOF2'
+[["none","absent"]]
+0
+EOF2
+}

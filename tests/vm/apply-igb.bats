@@ -185,6 +185,56 @@ EOF
 	assert_equal "$(vf_attr "$PF0" 0 link_state)" auto
 }
 
+@test "apply --json: each change it lists is what the kernel reads back; igb's refusal has its errno name" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+trust = on
+[vf a 0]
+vlan = 30
+link-state = disable
+[vf a 1]
+mac = 02:11:22:33:44:66
+spoofchk = off
+EOF
+	doc=$BATS_TEST_TMPDIR/apply.json
+	rc=0
+	"$VFWARDEN" -c "$POLICY" apply --json > "$doc" 2> "$BATS_TEST_TMPDIR/stderr" || rc=$?
+	assert_equal "$rc" 3
+	assert_equal "$(jq -c '[.schema, .dry_run, .status]' "$doc")" '["vfwarden-apply/1",false,3]'
+	assert_equal "$(jq -r '.changes[] | select(.key == "vfs") | "\(.vf) \(.old) \(.new)"' "$doc")" "null 0 2"
+	assert_equal "$(numvfs "$PF0_PCI")" 2
+	assert_equal "$(jq -r '[.changes[] | select(.key == "vf-driver") | "\(.vf) \(.new)"] | join(",")' "$doc")" \
+		"0 vfio-pci,1 vfio-pci"
+	assert_equal "$(vf_driver "$PF0_PCI" 0) $(vf_driver "$PF0_PCI" 1)" "vfio-pci vfio-pci"
+	assert_equal "$(jq -c '[.failures[] | [.vf, .key, .errno]]' "$doc")" '[[0,"link-state","EOPNOTSUPP"]]'
+	# every VF attribute change against rtnetlink, in one read
+	ip -j -d link show dev "$PF0" > "$BATS_TEST_TMPDIR/link.json"
+	run python3 - "$doc" "$BATS_TEST_TMPDIR/link.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+vfs = {v["vf"]: v for v in json.load(open(sys.argv[2]))[0]["vfinfo_list"]}
+def kernel(i, key):
+    v = vfs[i]
+    vl = (v.get("vlan_list") or [{}])[0]
+    return {"mac": v["address"], "trust": "on" if v["trust"] else "off",
+            "spoofchk": "on" if v["spoofchk"] else "off",
+            "vlan": "%d qos %d %s" % (vl.get("vlan", 0), vl.get("qos", 0), vl.get("protocol", "802.1Q")),
+            "link-state": v["link_state"]}[key]
+seen = []
+for c in doc["changes"]:
+    if c["vf"] is None or c["key"] in ("vf-driver",):
+        continue
+    assert kernel(c["vf"], c["key"]) == c["new"], (c, kernel(c["vf"], c["key"]))
+    seen.append("%d %s" % (c["vf"], c["key"]))
+assert kernel(0, "link-state") == "auto"
+print(" ".join(sorted(seen)))
+PY
+	assert_success
+	assert_output "0 mac 0 trust 0 vlan 1 mac 1 spoofchk 1 trust"
+}
+
 @test "max-tx-rate is applied once the igb PF link is up" {
 	policy <<EOF
 [pf a]
