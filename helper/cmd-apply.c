@@ -36,7 +36,8 @@ static void report(void *ud, const struct pf_policy *pol, const struct pf_live *
 	struct apply_log *log = ud;
 	char who[64], e[128];
 
-	if (a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS || a->type == ACT_ESWITCH)
+	if (a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS || a->type == ACT_ESWITCH ||
+	    a->type == ACT_PF_MTU)
 		snprintf(who, sizeof(who), "%s", pol->label);
 	else
 		snprintf(who, sizeof(who), "%s vf%u", pol->label, a->vf);
@@ -184,6 +185,10 @@ static int apply_pf(struct nlh *nl, const struct policy *p, unsigned i, struct p
 		if (res.skipped_in_use)
 			log_notice("%s: %u VF%s in use by a VM keep their driver, mac and vlan until released",
 				   pol->label, res.skipped_in_use, res.skipped_in_use == 1 ? "" : "s");
+		if (res.skipped_mtu)
+			log_notice("%s: %u VF netdev%s carrying host traffic keep%s mtu (--force to change it)",
+				   pol->label, res.skipped_mtu, res.skipped_mtu == 1 ? "" : "s",
+				   res.skipped_mtu == 1 ? "s its" : " their");
 		if (res.failures)
 			ret = EXIT_PARTIAL;
 		*changes += res.changes;

@@ -21,6 +21,7 @@ struct converge_result {
 	int refused; /* -errno when the PF was left alone, why says why */
 	char why[256];
 	unsigned skipped_in_use;
+	unsigned skipped_mtu; /* VF netdevs carrying host traffic that keep their MTU */
 };
 
 /* Make pf match pol. Returns 0 when done (see res for what held), -errno otherwise. */

@@ -26,6 +26,7 @@ static const char *const pf_key_names[_KEY_MAX - _KEY_VF_MAX] = {
 	[KEY_PF_UP - _KEY_VF_MAX] = "pf-up",
 	[KEY_ALLOW_DOMAIN - _KEY_VF_MAX] = "allow-domain",
 	[KEY_ESWITCH_MODE - _KEY_VF_MAX] = "eswitch-mode",
+	[KEY_MTU - _KEY_VF_MAX] = "mtu",
 };
 
 const char *vf_key_name(enum vf_key k)
@@ -627,6 +628,13 @@ static int parse_value(struct section *s, int key, const char *v, char *err, siz
 		return parse_allow_domain(s, v, err, errsz);
 	case KEY_ESWITCH_MODE:
 		return parse_eswitch_mode(s, v, err, errsz);
+	case KEY_MTU:
+		if ((r = parse_uint(v, MTU_MAX, &n)) < 0 || n < MTU_MIN) {
+			snprintf(err, errsz, "invalid mtu '%s' (%d-%d)", v, MTU_MIN, MTU_MAX);
+			return -EINVAL;
+		}
+		s->mtu = (unsigned)n;
+		return 0;
 	case KEY_VFS:
 		if ((r = parse_uint(v, VFS_MAX, &n)) < 0) {
 			snprintf(err, errsz, "invalid vfs '%s' (0-%d)", v, VFS_MAX);
@@ -662,8 +670,8 @@ static int policy_handler(void *user, const char *section, const char *name, con
 		return 1;
 	}
 	if ((key == KEY_DEVICE && s->kind != SECTION_PF) ||
-	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN || key == KEY_ESWITCH_MODE) &&
-	     s->kind == SECTION_VF)) {
+	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN || key == KEY_ESWITCH_MODE ||
+	      key == KEY_MTU) && s->kind == SECTION_VF)) {
 		error_at(p, &at, "key '%s' is not allowed in %s", name, section_name(s, sn, sizeof(sn)));
 		return 1;
 	}
@@ -1189,6 +1197,8 @@ static void merge_defaults(const struct policy *p, struct section *d)
 					d->allow_domain = s->allow_domain;
 				if (k == KEY_ESWITCH_MODE)
 					d->eswitch_mode = s->eswitch_mode;
+				if (k == KEY_MTU)
+					d->mtu = s->mtu;
 			}
 		d->set |= s->set;
 		d->bad |= s->bad;
@@ -1230,6 +1240,7 @@ static bool pf_resolve(struct policy *p, const struct section *s, const struct s
 		    : (d->set & (1u << KEY_PF_UP)) ? d->pf_up : true;
 	pf->allow_domain = (s->set & (1u << KEY_ALLOW_DOMAIN)) ? s->allow_domain : d->allow_domain;
 	pf->eswitch_mode = (s->set & (1u << KEY_ESWITCH_MODE)) ? s->eswitch_mode : d->eswitch_mode;
+	pf->mtu = (s->set & (1u << KEY_MTU)) ? s->mtu : d->mtu;
 	/* Each VF is a struct in memory: bound them all, whatever vfs says. */
 	if (pf->vfs > POLICY_VFS_TOTAL_MAX - *total) {
 		error_at(p, &s->at, "[pf %s] with vfs = %u: the policy would describe more than %d VFs",

@@ -41,6 +41,7 @@ enum vf_key {
 	KEY_PF_UP,
 	KEY_ALLOW_DOMAIN,
 	KEY_ESWITCH_MODE,
+	KEY_MTU,
 	_KEY_MAX,
 };
 
@@ -48,6 +49,13 @@ enum vf_driver { VF_DRIVER_VFIO, VF_DRIVER_KERNEL, VF_DRIVER_NONE };
 enum mac_mode { MAC_AUTO, MAC_NONE, MAC_FIXED };
 /* Values are the kernel's IFLA_VF_LINK_STATE_* */
 enum link_state { LINK_STATE_AUTO = 0, LINK_STATE_ENABLE = 1, LINK_STATE_DISABLE = 2 };
+
+/*
+ * mtu: the kernel's own bounds for any netdev (ETH_MIN_MTU, IP_MAX_MTU);
+ * each netdev's min_mtu/max_mtu, read from the kernel, narrow them at apply.
+ */
+#define MTU_MIN 68
+#define MTU_MAX 65535
 
 #define ETH_P_8021Q_ 0x8100
 #define ETH_P_8021AD_ 0x88A8
@@ -108,6 +116,7 @@ struct section {
 	bool pf_up;
 	uint32_t allow_domain; /* bit per enum vf_key */
 	enum eswitch_mode eswitch_mode;
+	unsigned mtu;
 };
 
 enum device_kind { DEVICE_IFNAME, DEVICE_PCI, DEVICE_MAC };
@@ -123,6 +132,8 @@ struct pf_policy {
 	/* VF keys a domain's <metadata> may set for its VFs (allow-domain). */
 	uint32_t allow_domain;
 	enum eswitch_mode eswitch_mode; /* ESWITCH_UNSET: never touched */
+	/* Of the PF and of its VFs' netdevs on a kernel driver; 0: never touched. */
+	unsigned mtu;
 	struct origin at;
 	struct vf_conf *vf; /* vfs entries */
 };
