@@ -544,11 +544,26 @@ static const char *pf_mtu_cell(const struct pf_live *pf, const struct pf_policy 
 	return buf;
 }
 
-/* One line per PF: label, interface, PCI, driver, VFs present/wanted/max, link, MTU. */
+/* Whether a shown PF's policy sets mtu: the PF table then has an MTU column. */
+static bool shows_mtu(const struct view *v)
+{
+	for (unsigned i = 0; i < v->n_pfs; i++)
+		if (v->pfs[i].pol && v->pfs[i].pol->mtu)
+			return true;
+	for (unsigned i = 0; i < v->n_absent; i++)
+		if (v->absent[i]->mtu)
+			return true;
+	return false;
+}
+
+/*
+ * One line per PF: label, interface, PCI, driver, VFs present/wanted/max,
+ * link, and MTU where a policy sets one (the table is as before without).
+ */
 static int pf_table(const struct view *v)
 {
 	static const char *const head[] = { "PF", "IFACE", "PCI", "DRIVER", "VFS", "LINK", "MTU" };
-	struct table t = { .n_cols = ELEMENTSOF(head) };
+	struct table t = { .n_cols = ELEMENTSOF(head) - !shows_mtu(v) };
 	int r = table_add(&t, head);
 
 	for (unsigned i = 0; r == 0 && i < v->n_pfs; i++) {
