@@ -360,6 +360,16 @@ int rtnetlink_read_mtu(struct nlh *h, const char *ifname, struct link_mtu *m)
 
 /* ---- writing: RTM_SETLINK with IFLA_VF_INFO entries, built here ---- */
 
+/* A request and the kernel's answer to it: 0 or -errno. */
+static int send_ack(struct nlh *h, struct nl_msg *msg)
+{
+	int r;
+
+	if ((r = nl_send_auto(h->sk, msg)) < 0 || (r = nl_wait_for_ack(h->sk)) < 0)
+		return nle_to_errno(r);
+	return 0;
+}
+
 /* ACT_VF_ATTR a as its rtnetlink attribute (vf_keys[a->key].ifla) with every value it carries. */
 static int put_vf_attr(struct nl_msg *msg, const struct action *a)
 {
@@ -406,10 +416,7 @@ int rtnetlink_set_vfs(struct nlh *h, const struct pf_live *pf, const struct acti
 	}
 	if (nla_nest_end(msg, list) < 0)
 		goto out;
-	if ((r = nl_send_auto(h->sk, msg)) < 0 || (r = nl_wait_for_ack(h->sk)) < 0)
-		r = nle_to_errno(r);
-	else
-		r = 0;
+	r = send_ack(h, msg);
 out:
 	nlmsg_free(msg);
 	return r;
@@ -451,10 +458,7 @@ int rtnetlink_set_mtu(struct nlh *h, const char *ifname, unsigned mtu)
 	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 || nla_put_string(msg, IFLA_IFNAME, ifname) < 0 ||
 	    nla_put_u32(msg, IFLA_MTU, mtu) < 0)
 		goto out;
-	if ((r = nl_send_auto(h->sk, msg)) < 0 || (r = nl_wait_for_ack(h->sk)) < 0)
-		r = nle_to_errno(r);
-	else
-		r = 0;
+	r = send_ack(h, msg);
 out:
 	nlmsg_free(msg);
 	return r;
