@@ -353,13 +353,14 @@ static int scan_host_use(struct nlh *nl, struct pf_live *pf)
 	return 0;
 }
 
-/* The MTU of each VF netdev that takes the policy's: only where the policy sets mtu. */
+/* The MTU of each VF netdev that takes the policy's and was not read yet: only where the policy sets mtu. */
 static int read_vf_mtus(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf)
 {
 	int r;
 
 	for (unsigned i = 0; pol->mtu && i < pf->n_vf; i++)
-		if (vf_takes_mtu(pol, pf, i) && (r = nlh_read_mtu(nl, pf->vf[i].netdev, &pf->vf[i].mtu)) < 0)
+		if (vf_takes_mtu(pol, pf, i) && !pf->vf[i].mtu.mtu &&
+		    (r = nlh_read_mtu(nl, pf->vf[i].netdev, &pf->vf[i].mtu)) < 0)
 			return r;
 	return 0;
 }
