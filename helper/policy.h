@@ -41,6 +41,11 @@ enum vf_key {
 	KEY_PF_UP,
 	KEY_ALLOW_DOMAIN,
 	KEY_ESWITCH_MODE,
+	/*
+	 * IFLA_MTU of the PF's netdev and of each kernel-driver VF's own, not
+	 * an IFLA_VF_* attribute the PF keeps for a VF (a vfio-pci VF has no
+	 * netdev to carry it): no row in vf_keys[], a key of [defaults]/[pf].
+	 */
 	KEY_MTU,
 	_KEY_MAX,
 };
