@@ -172,10 +172,21 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 			pf->eswitch_mode = a->u.eswitch;
 		return r;
 	case ACT_PF_MTU:
-		if ((r = nlh_set_mtu(nl, pf->ifname, a->u.mtu)) == 0)
-			pf->mtu.mtu = a->u.mtu;
-		return r;
+		if ((r = nlh_set_mtu(nl, pf->ifname, a->u.mtu)) < 0)
+			return r;
+		pf->mtu.mtu = a->u.mtu;
+		/*
+		 * igb takes a running PF down and up to change its MTU: until
+		 * its link is back, igbvf's reset of a VF (which an MTU change
+		 * makes) ends in "PF still in reset state". VF writes wait.
+		 */
+		if (pf->up) {
+			st->reset = true;
+			st->waited = false;
+		}
+		return 0;
 	case ACT_VF_MTU:
+		settle(pf, st, false);
 		if ((r = nlh_set_mtu(nl, pf->vf[a->vf].netdev, a->u.mtu)) == 0)
 			pf->vf[a->vf].mtu.mtu = a->u.mtu;
 		return r;
