@@ -495,12 +495,9 @@ vfs = 0
 EOF
 	ip link set dev "$PF0" mtu 1500
 	mtu1=$(link_mtu "$PF1")
-	resets=$(dmesg | grep -c 'PF still in reset state' || true)
 	# raised: the PF before its VFs (created, then rebound for their MAC, first)
 	run "$VFWARDEN" -c "$POLICY" apply
 	assert_success
-	# igb resets the PF for its MTU: the VFs' MTU (an igbvf reset) waits for its link
-	assert_equal "$(dmesg | grep -c 'PF still in reset state' || true)" "$resets"
 	pfl=$(grep -n '^a: mtu 1500 -> 9000$' <<<"$output" | cut -d: -f1)
 	vfl=$(grep -n '^a vf[01]: mtu 1500 -> 9000$' <<<"$output" | cut -d: -f1 | tr '\n' ' ')
 	[ -n "$pfl" ] && [ "$vfl" = "$((pfl + 1)) $((pfl + 2)) " ]
