@@ -33,6 +33,8 @@ static const struct backend host_backend = {
 	.nl_set_vfs = rtnetlink_set_vfs,
 	.nl_global_addr = rtnetlink_global_addr,
 	.nl_set_up = rtnetlink_set_up,
+	.nl_read_mtu = rtnetlink_read_mtu,
+	.nl_set_mtu = rtnetlink_set_mtu,
 };
 
 const struct backend *const backend = &host_backend;

@@ -55,3 +55,18 @@ int nlh_set_up(struct nlh *h, const struct pf_live *pf)
 {
 	return backend->nl_set_up(h, pf);
 }
+
+int nlh_read_mtu(struct nlh *h, const char *ifname, struct link_mtu *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (!ifname[0])
+		return -ENODEV;
+	return backend->nl_read_mtu(h, ifname, m);
+}
+
+int nlh_set_mtu(struct nlh *h, const char *ifname, unsigned mtu)
+{
+	if (!ifname[0])
+		return -ENODEV;
+	return backend->nl_set_mtu(h, ifname, mtu);
+}

@@ -20,6 +20,7 @@ struct pf_live;
 struct vf_live;
 struct action;
 struct nlh;
+struct link_mtu;
 
 struct roots {
 	char sys[PATH_MAX];
@@ -54,6 +55,8 @@ struct backend {
 	int (*nl_set_vfs)(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n);
 	int (*nl_global_addr)(struct nlh *h, const char *ifname, char *buf, size_t size);
 	int (*nl_set_up)(struct nlh *h, const struct pf_live *pf);
+	int (*nl_read_mtu)(struct nlh *h, const char *ifname, struct link_mtu *m);
+	int (*nl_set_mtu)(struct nlh *h, const char *ifname, unsigned mtu);
 };
 
 /* Defined by the one backend linked in. */

@@ -66,7 +66,8 @@ static json_object *pf_ref(const char *label, const struct pf_live *pf)
 
 static bool pf_level(const struct action *a)
 {
-	return a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS || a->type == ACT_ESWITCH;
+	return a->type == ACT_PF_UP || a->type == ACT_AUTOPROBE || a->type == ACT_NUMVFS || a->type == ACT_ESWITCH ||
+	       a->type == ACT_PF_MTU;
 }
 
 static void step_json(struct apply_log *log, const struct pf_policy *pol, const struct pf_live *pf,
@@ -258,6 +259,10 @@ static int converged(struct apply_log *log, const struct pf_policy *pol, const s
 	if (res->skipped_in_use)
 		log_notice("%s: %u VF%s in use by a VM keep their driver, mac and vlan until released",
 			   pol->label, res->skipped_in_use, res->skipped_in_use == 1 ? "" : "s");
+	if (res->skipped_mtu)
+		log_notice("%s: %u VF netdev%s carrying host traffic keep%s mtu (--force to change it)",
+			   pol->label, res->skipped_mtu, res->skipped_mtu == 1 ? "" : "s",
+			   res->skipped_mtu == 1 ? "s its" : " their");
 	log->vfs_kept += res->skipped_in_use;
 	*changes += res->changes;
 	log->all.failures += res->failures + (res->refused != 0);

@@ -122,6 +122,8 @@ static json_object *pf_value_json(const struct pf_policy *pol, enum vf_key k)
 			       : json_object_new_string(eswitch_mode_name(pol->eswitch_mode));
 	case KEY_MANAGE:
 		return json_object_new_boolean(pol->manage);
+	case KEY_MTU:
+		return pol->mtu ? json_object_new_int((int)pol->mtu) : NULL;
 	case KEY_DRIVER:
 		return pol->sel.driver[0] ? json_object_new_string(pol->sel.driver) : NULL;
 	case KEY_PCI_ID:

@@ -80,6 +80,25 @@ static const char *flag_str(int v)
 }
 
 /* The DRIFT column: "vfs" when the VF count differs, then the VF's keys. */
+/* vf_drift(), and mtu (bit KEY_MTU) where VF j's netdev takes the policy's (plan.h). */
+static uint32_t vf_drift_mtu(const struct pf_policy *pol, const struct pf_live *pf, unsigned j)
+{
+	struct vf_live want;
+	uint32_t d;
+
+	vf_wanted(pol, pf, j, &want);
+	d = vf_drift(pol, &want, &pf->vf[j]);
+	if (vf_takes_mtu(pol, pf, j) && pf->vf[j].mtu.mtu && pf->vf[j].mtu.mtu != pol->mtu)
+		d |= 1u << KEY_MTU;
+	return d;
+}
+
+/* A PF's MTU differs from its policy's. */
+static bool pf_mtu_drift(const struct pf_live *pf, const struct pf_policy *pol)
+{
+	return pol && pol->mtu && pf->mtu.mtu && pf->mtu.mtu != pol->mtu;
+}
+
 static void drift_list(bool count_drift, uint32_t d, char *buf, size_t size)
 {
 	size_t n = 0;
@@ -87,7 +106,7 @@ static void drift_list(bool count_drift, uint32_t d, char *buf, size_t size)
 	buf[0] = '\0';
 	if (count_drift)
 		n = (size_t)snprintf(buf, size, "vfs");
-	for (int k = 0; k < _KEY_VF_MAX; k++)
+	for (int k = 0; k < _KEY_MAX; k++)
 		if (d & (1u << k))
 			n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "," : "",
 					      vf_key_name((enum vf_key)k));
@@ -214,7 +233,8 @@ static json_object *vf_json(const struct view *v, const struct vf_live *vf, uint
 	json_object_object_add(o, "in_use", json_object_new_boolean(vf->in_use));
 	json_object_object_add(o, "owner", owner_json(vf));
 	json_object_object_add(o, "reset_pending", json_object_new_boolean(vf->reset_pending));
-	for (int k = 0; k < _KEY_VF_MAX; k++)
+	json_object_object_add(o, "mtu", vf->mtu.mtu ? json_object_new_int((int)vf->mtu.mtu) : NULL);
+	for (int k = 0; k < _KEY_MAX; k++)
 		if (drift & (1u << k))
 			json_object_array_add(d, json_object_new_string(vf_key_name((enum vf_key)k)));
 	json_object_object_add(o, "managed", json_object_new_boolean(managed));
@@ -268,7 +288,9 @@ static json_object *pf_json(const struct view *view, const struct pf_view *v)
 	json_object_object_add(o, "policy_vfs", pol ? json_object_new_int((int)pol->vfs) : NULL);
 	json_object_object_add(o, "drivers_autoprobe", pf->autoprobe < 0 ? NULL : json_object_new_boolean(pf->autoprobe));
 	json_object_object_add(o, "link_up", json_object_new_boolean(pf->up));
-	json_object_object_add(o, "drift", json_object_new_boolean(pol && pol->vfs != pf->numvfs));
+	json_object_object_add(o, "drift", json_object_new_boolean((pol && pol->vfs != pf->numvfs) || pf_mtu_drift(pf, pol)));
+	json_object_object_add(o, "mtu", pf->mtu.mtu ? json_object_new_int((int)pf->mtu.mtu) : NULL);
+	json_object_object_add(o, "policy_mtu", pol && pol->mtu ? json_object_new_int((int)pol->mtu) : NULL);
 	json_object_object_add(o, "ambiguous", amb);
 	json_object_object_add(o, "managed", json_object_new_boolean(pol != NULL));
 	json_object_object_add(o, "vfs", vfs);
@@ -277,15 +299,9 @@ static json_object *pf_json(const struct view *view, const struct pf_view *v)
 	json_object_object_add(o, "policy_eswitch_mode", !pol || pol->eswitch_mode == ESWITCH_UNSET ? NULL
 				: json_object_new_string(eswitch_mode_name(pol->eswitch_mode)));
 	for (unsigned i = 0; i < pf->n_vf; i++) {
-		struct vf_live want;
-		uint32_t d = 0;
 		bool managed = pol && i < pol->vfs;
 
-		if (managed) {
-			vf_wanted(pol, pf, i, &want);
-			d = vf_drift(pol, &want, &pf->vf[i]);
-		}
-		json_object_array_add(vfs, vf_json(view, &pf->vf[i], d, managed));
+		json_object_array_add(vfs, vf_json(view, &pf->vf[i], managed ? vf_drift_mtu(pol, pf, i) : 0, managed));
 	}
 	return o;
 }
@@ -484,14 +500,9 @@ static int vf_table(const struct view *v)
 		const struct pf_policy *pol = pv->pol;
 
 		for (unsigned j = 0; r == 0 && j < pv->pf->n_vf; j++) {
-			struct vf_live want;
-			uint32_t d = 0;
+			uint32_t d = pol && j < pol->vfs ? vf_drift_mtu(pol, pv->pf, j) : 0;
 			char owner[384];
 
-			if (pol && j < pol->vfs) {
-				vf_wanted(pol, pv->pf, j, &want);
-				d = vf_drift(pol, &want, &pv->pf->vf[j]);
-			}
 			r = vf_row(&t, pf_label(pv), pv->pf, &pv->pf->vf[j],
 				   owner_cell(v, &pv->pf->vf[j], owner, sizeof(owner)),
 				   pol && pol->vfs != pv->pf->numvfs, d, pv->unmanaged != NULL);
@@ -558,19 +569,47 @@ static const char *pf_link(const struct pf_live *pf)
 	return !pf->up ? "down" : pf->carrier ? "up" : "no-carrier";
 }
 
-/* One line per PF: label, interface, PCI, driver, VFs present/wanted/max, link. */
+/* MTU: the PF's, and the policy's after a slash and '*' where they differ. */
+static const char *pf_mtu_cell(const struct pf_live *pf, const struct pf_policy *pol, char *buf, size_t size)
+{
+	if (!pf->mtu.mtu)
+		snprintf(buf, size, "-");
+	else if (pf_mtu_drift(pf, pol))
+		snprintf(buf, size, "%u/%u*", pf->mtu.mtu, pol->mtu);
+	else
+		snprintf(buf, size, "%u", pf->mtu.mtu);
+	return buf;
+}
+
+/* Whether a shown PF's policy sets mtu: the PF table then has an MTU column. */
+static bool shows_mtu(const struct view *v)
+{
+	for (unsigned i = 0; i < v->n_pfs; i++)
+		if (v->pfs[i].pol && v->pfs[i].pol->mtu)
+			return true;
+	for (unsigned i = 0; i < v->n_absent; i++)
+		if (v->absent[i]->mtu)
+			return true;
+	return false;
+}
+
+/*
+ * One line per PF: label, interface, PCI, driver, VFs present/wanted/max,
+ * link, and MTU where a policy sets one (the table is as before without).
+ */
 static int pf_table(const struct view *v)
 {
-	static const char *const head[] = { "PF", "IFACE", "PCI", "DRIVER", "VFS", "LINK" };
-	struct table t = { .n_cols = ELEMENTSOF(head) };
+	static const char *const head[] = { "PF", "IFACE", "PCI", "DRIVER", "VFS", "LINK", "MTU" };
+	struct table t = { .n_cols = ELEMENTSOF(head) - !shows_mtu(v) };
 	int r = table_add(&t, head);
 
 	for (unsigned i = 0; r == 0 && i < v->n_pfs; i++) {
 		const struct pf_live *pf = v->pfs[i].pf;
 		const struct pf_policy *pol = v->pfs[i].pol;
-		char vfs[48], want[12];
+		char vfs[48], want[12], mtu[24];
 		const char *row[] = { pf_label(&v->pfs[i]), pf->ifname[0] ? pf->ifname : "-", pf->pci,
-				      pf->driver[0] ? pf->driver : "none", vfs, pf_link(pf) };
+				      pf->driver[0] ? pf->driver : "none", vfs, pf_link(pf),
+				      pf_mtu_cell(pf, pol, mtu, sizeof(mtu)) };
 
 		snprintf(want, sizeof(want), "%u", pol ? pol->vfs : 0);
 		snprintf(vfs, sizeof(vfs), "%u/%s/%u%s", pf->numvfs, pol ? want : "-", pf->totalvfs,
@@ -582,7 +621,7 @@ static int pf_table(const struct view *v)
 		char vfs[24];
 		const char *row[] = { pol->label, !pol->selector && pol->device_kind == DEVICE_IFNAME ? pol->device : "-",
 				      !pol->selector && pol->device_kind == DEVICE_PCI ? pol->device : "-", "-", vfs,
-				      "absent" };
+				      "absent", "-" };
 
 		snprintf(vfs, sizeof(vfs), "-/%u/-", pol->vfs);
 		r = table_add(&t, row);
@@ -851,12 +890,12 @@ static int view_fill(struct pf_view *pv, struct pf_live *pf, const struct pf_pol
 		pv->in_use += pf->vf[j].in_use;
 		pv->reset_pending += pf->vf[j].reset_pending;
 	}
-	for (unsigned j = 0; pol && j < pf->n_vf && j < pol->vfs; j++) {
-		struct vf_live want;
-
-		vf_wanted(pol, pf, j, &want);
-		pv->drift += vf_drift(pol, &want, &pf->vf[j]) != 0;
-	}
+	/* A VF netdev's MTU: of those on a kernel driver (vfio-pci VFs have theirs in the guest). */
+	for (unsigned j = 0; j < pf->n_vf; j++)
+		if (pf->vf[j].netdev[0] && pf->vf[j].driver[0] && !streq(pf->vf[j].driver, "vfio-pci"))
+			nlh_read_mtu(nl, pf->vf[j].netdev, &pf->vf[j].mtu);
+	for (unsigned j = 0; pol && j < pf->n_vf && j < pol->vfs; j++)
+		pv->drift += vf_drift_mtu(pol, pf, j) != 0;
 	pv->have_last = last_apply_read_pf(pf->pci, &pv->last) == 0;
 	/* Most drivers have no eswitch (EOPNOTSUPP): the mode stays unknown, silently. */
 	if (devlink_eswitch_get(pf->pci, &pf->eswitch_mode) < 0)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Carry a plan out: VF count first, then each VF's attributes and driver,
- * re-reading the kernel in between because the VFs only exist after the
- * count is written.
+ * then the MTUs, re-reading the kernel in between because the VFs only
+ * exist after the count is written and a VF's netdev only once its driver
+ * is bound.
  */
 #include <errno.h>
 #include <string.h>
@@ -169,6 +170,25 @@ static int run_action(struct nlh *nl, struct pf_live *pf, const struct action *a
 	case ACT_ESWITCH:
 		if ((r = devlink_eswitch_set(pf->pci, a->u.eswitch)) == 0)
 			pf->eswitch_mode = a->u.eswitch;
+		return r;
+	case ACT_PF_MTU:
+		if ((r = nlh_set_mtu(nl, pf->ifname, a->u.mtu)) < 0)
+			return r;
+		pf->mtu.mtu = a->u.mtu;
+		/*
+		 * igb takes a running PF down and up to change its MTU: until
+		 * its link is back, igbvf's reset of a VF (which an MTU change
+		 * makes) ends in "PF still in reset state". VF writes wait.
+		 */
+		if (pf->up) {
+			st->reset = true;
+			st->waited = false;
+		}
+		return 0;
+	case ACT_VF_MTU:
+		settle(pf, st, false);
+		if ((r = nlh_set_mtu(nl, pf->vf[a->vf].netdev, a->u.mtu)) == 0)
+			pf->vf[a->vf].mtu.mtu = a->u.mtu;
 		return r;
 	}
 	return -EINVAL;
@@ -367,6 +387,54 @@ static int scan_host_use(struct nlh *nl, struct pf_live *pf)
 	return 0;
 }
 
+/* The MTU of each VF netdev that takes the policy's and was not read yet: only where the policy sets mtu. */
+static int read_vf_mtus(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf)
+{
+	int r;
+
+	for (unsigned i = 0; pol->mtu && i < pf->n_vf; i++)
+		if (vf_takes_mtu(pol, pf, i) && !pf->vf[i].mtu.mtu &&
+		    (r = nlh_read_mtu(nl, pf->vf[i].netdev, &pf->vf[i].mtu)) < 0)
+			return r;
+	return 0;
+}
+
+/*
+ * Phase 3, the MTUs, after the VF drivers: a VF bound to its kernel driver
+ * or rebound in phase 2 has a new netdev at its driver's default MTU, so
+ * the VFs are read again then (rescan).
+ */
+static int converge_mtu(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
+			const struct converge_opts *o, bool rescan, struct converge_result *res)
+{
+	struct plan_opts po = { .force = o->force };
+	struct plan pl = { 0 };
+	bool count_failed = false, differs = false;
+	int r;
+
+	if (!pol->mtu)
+		return 0;
+	if (rescan && !o->dry_run && ((r = pf_scan(pf)) < 0 || (r = nlh_read_pf(nl, pf)) < 0))
+		return r;
+	if ((r = read_vf_mtus(nl, pol, pf)) < 0)
+		return r;
+	for (unsigned i = 0; i < pf->n_vf; i++)
+		differs |= vf_takes_mtu(pol, pf, i) && pf->vf[i].mtu.mtu != pol->mtu;
+	if (differs && !o->force && (r = scan_host_use(nl, pf)) < 0)
+		return r;
+	if ((r = plan_pf_mtu(pol, pf, &po, &pl)) < 0)
+		goto out;
+	res->skipped_mtu = pl.skipped_mtu;
+	if (pl.refused) {
+		res->refused = pl.refused;
+		memcpy(res->why, pl.why, sizeof(res->why));
+	} else
+		r = run_plan(nl, pf, &pl, o, res, &count_failed);
+out:
+	plan_free(&pl);
+	return r;
+}
+
 /*
  * The live eswitch mode, read only where the policy sets one (an unset
  * eswitch-mode never reaches devlink): 1 with res->refused when it cannot
@@ -460,7 +528,7 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 	struct plan_opts po = { .force = o->force };
 	struct plan pl = { 0 };
 	struct pf_policy eff = *pol;
-	bool count_failed = false, count_changed = false, holders;
+	bool count_failed = false, count_changed = false, holders, rebound = false;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -471,7 +539,7 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		return vf_converge(nl, pol, pf, o, res);
 	if ((r = read_records(pf, o, &holders)) < 0)
 		return r;
-	if (pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0)
+	if ((pf->ifname[0] && (r = nlh_read_pf(nl, pf)) < 0) || (r = read_vf_mtus(nl, pol, pf)) < 0)
 		return r;
 	if ((r = read_eswitch(pol, pf, res)) != 0)
 		return r < 0 ? r : 0;
@@ -516,6 +584,10 @@ int pf_converge(struct nlh *nl, const struct pf_policy *pol, struct pf_live *pf,
 		goto out;
 	res->skipped_in_use = pl.skipped_in_use;
 	r = run_plan(nl, pf, &pl, o, res, &count_failed);
+	for (unsigned i = 0; i < pl.n; i++)
+		rebound |= pl.a[i].type == ACT_VF_DRIVER || pl.a[i].type == ACT_VF_REBIND;
+	if (r == 0)
+		r = converge_mtu(nl, pol, pf, o, rebound, res);
 out:
 	records_overlay_free(pol, &eff);
 	plan_free(&pl);

@@ -30,6 +30,7 @@ struct converge_result {
 	 */
 	struct converge_step *steps;
 	unsigned n_steps, cap_steps;
+	unsigned skipped_mtu; /* VF netdevs carrying host traffic that keep their MTU */
 };
 
 /*

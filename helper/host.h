@@ -6,6 +6,12 @@
 #include "backend.h"
 #include "policy.h"
 
+/* A netdev's MTU and the range its driver takes (IFLA_MTU, IFLA_MIN_MTU, IFLA_MAX_MTU). */
+struct link_mtu {
+	unsigned mtu; /* 0: not read */
+	unsigned min, max; /* max 0: the driver sets no maximum */
+};
+
 struct vf_live {
 	unsigned idx;
 	char pci[PCI_ADDR_LEN];
@@ -30,6 +36,8 @@ struct vf_live {
 	char host_use[80];
 	/* Its representor netdev (eswitch in switchdev mode), "" none or not read. */
 	char rep[16];
+	/* Of its netdev; read only where the policy sets mtu, or by status. */
+	struct link_mtu mtu;
 };
 
 struct pf_live {
@@ -48,6 +56,7 @@ struct pf_live {
 	char speed[16];
 	/* Read through devlink only where needed; ESWITCH_UNSET: not read or none. */
 	enum eswitch_mode eswitch_mode;
+	struct link_mtu mtu; /* read with its VFs (nlh_read_pf) */
 	unsigned n_vf;
 	struct vf_live *vf;
 };

@@ -13,3 +13,5 @@ int rtnetlink_read_pf(struct nlh *h, struct pf_live *pf);
 int rtnetlink_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a, unsigned n);
 int rtnetlink_global_addr(struct nlh *h, const char *ifname, char *buf, size_t size);
 int rtnetlink_set_up(struct nlh *h, const struct pf_live *pf);
+int rtnetlink_read_mtu(struct nlh *h, const char *ifname, struct link_mtu *m);
+int rtnetlink_set_mtu(struct nlh *h, const char *ifname, unsigned mtu);

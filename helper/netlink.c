@@ -229,6 +229,20 @@ static const struct nlattr *parse_vf_list(const struct nlattr *list, const char 
 	return e;
 }
 
+static void parse_mtu(const struct nlattr *a, struct link_mtu *m)
+{
+	const uint32_t *v = attr_data(a, sizeof(*v));
+
+	if (!v)
+		return;
+	if (attr_type(a) == IFLA_MTU)
+		m->mtu = *v;
+	else if (attr_type(a) == IFLA_MIN_MTU)
+		m->min = *v;
+	else
+		m->max = *v;
+}
+
 int nl_parse_link(const void *buf, size_t len, struct pf_live *pf)
 {
 	const struct nlmsghdr *nlh = buf;
@@ -251,7 +265,9 @@ int nl_parse_link(const void *buf, size_t len, struct pf_live *pf)
 			const uint32_t *v = attr_data(a, sizeof(*v));
 
 			num_vf = v ? *v : 0;
-		} else if (attr_type(a) == IFLA_VFINFO_LIST)
+		} else if (attr_type(a) == IFLA_MTU || attr_type(a) == IFLA_MIN_MTU || attr_type(a) == IFLA_MAX_MTU)
+			parse_mtu(a, &pf->mtu);
+		else if (attr_type(a) == IFLA_VFINFO_LIST)
 			next = parse_vf_list(a, end, num_vf, pf);
 	}
 	return 0;
@@ -329,7 +345,30 @@ out:
 	return r;
 }
 
+/* A VF's netdev: the same request, without VFs to read. */
+int rtnetlink_read_mtu(struct nlh *h, const char *ifname, struct link_mtu *m)
+{
+	struct pf_live l = { 0 };
+	int r;
+
+	snprintf(l.ifname, sizeof(l.ifname), "%s", ifname);
+	if ((r = rtnetlink_read_pf(h, &l)) < 0)
+		return r;
+	*m = l.mtu;
+	return 0;
+}
+
 /* ---- writing: RTM_SETLINK with IFLA_VF_INFO entries, built here ---- */
+
+/* A request and the kernel's answer to it: 0 or -errno. */
+static int send_ack(struct nlh *h, struct nl_msg *msg)
+{
+	int r;
+
+	if ((r = nl_send_auto(h->sk, msg)) < 0 || (r = nl_wait_for_ack(h->sk)) < 0)
+		return nle_to_errno(r);
+	return 0;
+}
 
 /* ACT_VF_ATTR a as its rtnetlink attribute (vf_keys[a->key].ifla) with every value it carries. */
 static int put_vf_attr(struct nl_msg *msg, const struct action *a)
@@ -377,10 +416,7 @@ int rtnetlink_set_vfs(struct nlh *h, const struct pf_live *pf, const struct acti
 	}
 	if (nla_nest_end(msg, list) < 0)
 		goto out;
-	if ((r = nl_send_auto(h->sk, msg)) < 0 || (r = nl_wait_for_ack(h->sk)) < 0)
-		r = nle_to_errno(r);
-	else
-		r = 0;
+	r = send_ack(h, msg);
 out:
 	nlmsg_free(msg);
 	return r;
@@ -407,5 +443,23 @@ out:
 		rtnl_link_put(change);
 	if (orig)
 		rtnl_link_put(orig);
+	return r;
+}
+
+/* By name: the kernel checks it against the netdev's min_mtu and max_mtu (EINVAL). */
+int rtnetlink_set_mtu(struct nlh *h, const char *ifname, unsigned mtu)
+{
+	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
+	struct nl_msg *msg = nlmsg_alloc_simple(RTM_SETLINK, 0);
+	int r = -EMSGSIZE;
+
+	if (!msg)
+		return -ENOMEM;
+	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 || nla_put_string(msg, IFLA_IFNAME, ifname) < 0 ||
+	    nla_put_u32(msg, IFLA_MTU, mtu) < 0)
+		goto out;
+	r = send_ack(h, msg);
+out:
+	nlmsg_free(msg);
 	return r;
 }

@@ -7,7 +7,7 @@ struct nlh;
 
 int nlh_open(struct nlh **ret);
 void nlh_close(struct nlh *h);
-/* ifindex, link flags and every VF's attributes of pf. */
+/* ifindex, link flags, MTU and every VF's attributes of pf. */
 int nlh_read_pf(struct nlh *h, struct pf_live *pf);
 /* One attribute of one VF per request, so a driver's refusal names it. */
 int nlh_set_vf(struct nlh *h, const struct pf_live *pf, const struct action *a);
@@ -27,3 +27,14 @@ int nl_parse_link(const void *buf, size_t len, struct pf_live *pf);
  */
 int nlh_global_addr(struct nlh *h, const char *ifname, char *buf, size_t size);
 int nlh_set_up(struct nlh *h, const struct pf_live *pf);
+/*
+ * The MTU of any netdev (a VF's) and its range: 0 or -errno. The PF's comes
+ * with nlh_read_pf().
+ */
+int nlh_read_mtu(struct nlh *h, const char *ifname, struct link_mtu *m);
+/*
+ * Set a netdev's MTU (RTM_SETLINK IFLA_MTU). The MTU is no IFLA_VF_*
+ * attribute of the PF but a link attribute of each netdev itself, the PF's
+ * and each VF's own, so it has no row in vf_keys[].
+ */
+int nlh_set_mtu(struct nlh *h, const char *ifname, unsigned mtu);

@@ -44,6 +44,8 @@ const char *action_key_name(const struct action *a)
 	case ACT_VF_DRIVER: return "vf-driver";
 	case ACT_VF_REBIND: return "rebind";
 	case ACT_ESWITCH: return "eswitch-mode";
+	case ACT_PF_MTU:
+	case ACT_VF_MTU: return "mtu";
 	case ACT_VF_ATTR:
 		/* A refused 802.1ad tag is the protocol's fault, not the VLAN's. */
 		if (a->key == KEY_VLAN && a->u.attr.vlan_proto == ETH_P_8021AD_)
@@ -154,12 +156,111 @@ static int plan_eswitch(const struct pf_policy *pol, const struct pf_live *live,
 	return 1;
 }
 
+bool vf_takes_mtu(const struct pf_policy *pol, const struct pf_live *live, unsigned idx)
+{
+	const struct vf_live *l = &live->vf[idx];
+
+	return pol->mtu && idx < pol->vfs && idx < live->n_vf && pol->vf[idx].driver == VF_DRIVER_KERNEL &&
+	       l->netdev[0] && l->driver[0] && !streq(l->driver, "vfio-pci");
+}
+
+/* Refuses pl when netdev's range (read, m->mtu set) does not take mtu. */
+static bool mtu_out_of_range(unsigned mtu, const char *netdev, const struct link_mtu *m, struct plan *pl)
+{
+	if (!m->mtu || (mtu >= m->min && (!m->max || mtu <= m->max)))
+		return false;
+	pl->refused = -ERANGE;
+	if (mtu < m->min)
+		snprintf(pl->why, sizeof(pl->why), "mtu %u is below the minimum %u of %s", mtu, m->min, netdev);
+	else
+		snprintf(pl->why, sizeof(pl->why), "mtu %u is above the maximum %u of %s", mtu, m->max, netdev);
+	pl->n = 0;
+	return true;
+}
+
+/* The policy's mtu against the kernel's range of every netdev it would go to. */
+static bool mtu_refused(const struct pf_policy *pol, const struct pf_live *live, struct plan *pl)
+{
+	if (!pol->mtu)
+		return false;
+	if (!live->ifname[0]) {
+		pl->refused = -ENODEV;
+		snprintf(pl->why, sizeof(pl->why), "%s has no network interface: mtu needs one", live->pci);
+		pl->n = 0;
+		return true;
+	}
+	if (mtu_out_of_range(pol->mtu, live->ifname, &live->mtu, pl))
+		return true;
+	for (unsigned i = 0; i < live->n_vf; i++)
+		if (vf_takes_mtu(pol, live, i) && mtu_out_of_range(pol->mtu, live->vf[i].netdev, &live->vf[i].mtu, pl))
+			return true;
+	return false;
+}
+
+static bool plan_mtu(struct plan *pl, enum act_type t, unsigned vf, unsigned from, unsigned to)
+{
+	struct action *a = plan_add(pl, t, vf);
+
+	if (a) {
+		a->u.mtu = to;
+		snprintf(a->from, sizeof(a->from), "%u", from);
+		snprintf(a->to, sizeof(a->to), "%u", to);
+	}
+	return a;
+}
+
+int plan_pf_mtu(const struct pf_policy *pol, const struct pf_live *live, const struct plan_opts *o,
+		struct plan *pl)
+{
+	unsigned pf_mtu = live->mtu.mtu;
+	/*
+	 * Many drivers cap a VF's MTU at its PF's (ixgbe checks a VF's
+	 * frame size against the PF's; iavf's limit comes from its PF):
+	 * the PF's MTU goes up before its VFs' and comes down after them,
+	 * so that no VF is ever asked for more than its PF has. igb does
+	 * not need it; the order costs it nothing.
+	 */
+	bool raise = pf_mtu && pol->mtu > pf_mtu;
+
+	if (!pol->mtu || mtu_refused(pol, live, pl))
+		return 0;
+	if (raise && !plan_mtu(pl, ACT_PF_MTU, 0, pf_mtu, pol->mtu))
+		return -ENOMEM;
+	for (unsigned i = 0; i < live->n_vf; i++) {
+		const struct vf_live *l = &live->vf[i];
+
+		if (!vf_takes_mtu(pol, live, i) || !l->mtu.mtu || l->mtu.mtu == pol->mtu)
+			continue;
+		/*
+		 * A VF netdev carrying host traffic (up with a global address, or
+		 * a port of a bridge or bond: the in-use rules of a count change)
+		 * keeps its MTU unless --force: igbvf and iavf reset the VF to
+		 * change it, which drops its link, and a smaller MTU breaks the
+		 * host's traffic through it. The PF's own MTU is the admin's
+		 * setting of the PF and is written (its VFs see a link reset).
+		 */
+		if ((l->in_use || l->host_use[0]) && !(o && o->force)) {
+			pl->skipped_mtu++;
+			continue;
+		}
+		if (!plan_mtu(pl, ACT_VF_MTU, i, l->mtu.mtu, pol->mtu))
+			return -ENOMEM;
+	}
+	if (!raise && pf_mtu && pf_mtu != pol->mtu && !plan_mtu(pl, ACT_PF_MTU, 0, pf_mtu, pol->mtu))
+		return -ENOMEM;
+	return 0;
+}
+
 int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 		  const struct plan_opts *o, struct plan *pl)
 {
 	char change[64];
 	struct action *a;
 	int r;
+
+	/* Before any write: an mtu no netdev takes refuses the PF. */
+	if (mtu_refused(pol, live, pl))
+		return 0;
 
 	if (pol->vfs > live->totalvfs) {
 		pl->refused = -ERANGE;

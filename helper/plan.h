@@ -12,6 +12,8 @@ enum act_type {
 	ACT_VF_DRIVER,
 	ACT_VF_REBIND,
 	ACT_ESWITCH,
+	ACT_PF_MTU,
+	ACT_VF_MTU,
 };
 
 /* One change; the value it sets is the member of u its type names. */
@@ -32,6 +34,7 @@ struct action {
 			unsigned from, to;
 		} numvfs;              /* ACT_NUMVFS */
 		enum eswitch_mode eswitch; /* ACT_ESWITCH */
+		unsigned mtu;              /* ACT_PF_MTU, ACT_VF_MTU (of the VF's netdev) */
 	} u;
 	char from[40], to[40];
 };
@@ -44,6 +47,8 @@ struct plan {
 	char why[256];
 	/* VFs left alone because they are in use, for notices. */
 	unsigned skipped_in_use;
+	/* VF netdevs carrying host traffic whose MTU is left as it is (plan_pf_mtu). */
+	unsigned skipped_mtu;
 };
 
 struct plan_opts {
@@ -65,6 +70,16 @@ int plan_pf_count(const struct pf_policy *pol, const struct pf_live *live,
 int plan_pf_vfs(const struct pf_policy *pol, const struct pf_live *live, struct plan *pl);
 int plan_pf_vfs_opts(const struct pf_policy *pol, const struct pf_live *live,
 		     const struct plan_opts *o, struct plan *pl);
+/*
+ * Phase 3: the MTU of the PF and of its VFs' netdevs on a kernel driver
+ * (vf-driver = kernel; on vfio-pci a VF's MTU is its guest's), against
+ * live with the netdevs' MTUs read. Refuses the PF when pol->mtu is outside
+ * a netdev's range; plan_pf_count() makes the same check before any write.
+ */
+int plan_pf_mtu(const struct pf_policy *pol, const struct pf_live *live, const struct plan_opts *o,
+		struct plan *pl);
+/* Whether VF idx's netdev takes the policy's mtu (on a kernel driver, with a netdev). */
+bool vf_takes_mtu(const struct pf_policy *pol, const struct pf_live *live, unsigned idx);
 /* The VF as the policy wants it, as a vf_live, for drift and status. */
 void vf_wanted(const struct pf_policy *pol, const struct pf_live *live, unsigned idx,
 	       struct vf_live *want);

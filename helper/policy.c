@@ -29,6 +29,7 @@ static const char *const pf_key_names[_KEY_MAX - _KEY_VF_MAX] = {
 	[KEY_MANAGE - _KEY_VF_MAX] = "manage",
 	[KEY_DRIVER - _KEY_VF_MAX] = "driver",
 	[KEY_PCI_ID - _KEY_VF_MAX] = "pci-id",
+	[KEY_MTU - _KEY_VF_MAX] = "mtu",
 };
 
 const char *vf_key_name(enum vf_key k)
@@ -701,6 +702,13 @@ static int parse_value(struct section *s, int key, const char *v, char *err, siz
 		return parse_driver(s, v, err, errsz);
 	case KEY_PCI_ID:
 		return parse_pci_id(s, v, err, errsz);
+	case KEY_MTU:
+		if ((r = parse_uint(v, MTU_MAX, &n)) < 0 || n < MTU_MIN) {
+			snprintf(err, errsz, "invalid mtu '%s' (%d-%d)", v, MTU_MIN, MTU_MAX);
+			return -EINVAL;
+		}
+		s->mtu = (unsigned)n;
+		return 0;
 	case KEY_VFS:
 		if ((r = parse_uint(v, VFS_MAX, &n)) < 0) {
 			snprintf(err, errsz, "invalid vfs '%s' (0-%d)", v, VFS_MAX);
@@ -740,8 +748,8 @@ static int policy_handler(void *user, const char *section, const char *name, con
 	 * every PF aside, which is not applying at all.
 	 */
 	if (((key == KEY_DEVICE || key == KEY_MANAGE || key == KEY_DRIVER || key == KEY_PCI_ID) && s->kind != SECTION_PF) ||
-	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN || key == KEY_ESWITCH_MODE) &&
-	     s->kind == SECTION_VF)) {
+	    ((key == KEY_VFS || key == KEY_PF_UP || key == KEY_ALLOW_DOMAIN || key == KEY_ESWITCH_MODE ||
+	      key == KEY_MTU) && s->kind == SECTION_VF)) {
 		error_at(p, &at, "key '%s' is not allowed in %s", name, section_name(s, sn, sizeof(sn)));
 		return 1;
 	}
@@ -1267,6 +1275,8 @@ static void merge_defaults(const struct policy *p, struct section *d)
 					d->allow_domain = s->allow_domain;
 				if (k == KEY_ESWITCH_MODE)
 					d->eswitch_mode = s->eswitch_mode;
+				if (k == KEY_MTU)
+					d->mtu = s->mtu;
 			}
 		d->set |= s->set;
 		d->bad |= s->bad;
@@ -1348,6 +1358,7 @@ static bool pf_resolve(struct policy *p, const struct section *s, const struct s
 			pf->key_at[k] = s->key_at[k];
 		else if (d->set & (1u << k))
 			pf->key_at[k] = d->key_at[k];
+	pf->mtu = (s->set & (1u << KEY_MTU)) ? s->mtu : d->mtu;
 	/* Each VF is a struct in memory: bound them all, whatever vfs says. */
 	if (pf->vfs > POLICY_VFS_TOTAL_MAX - *total) {
 		error_at(p, &s->at, "[pf %s] with vfs = %u: the policy would describe more than %d VFs",

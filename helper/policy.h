@@ -44,6 +44,12 @@ enum vf_key {
 	KEY_MANAGE,
 	KEY_DRIVER, /* selectors: a [pf] that selects PFs instead of naming one */
 	KEY_PCI_ID,
+	/*
+	 * IFLA_MTU of the PF's netdev and of each kernel-driver VF's own, not
+	 * an IFLA_VF_* attribute the PF keeps for a VF (a vfio-pci VF has no
+	 * netdev to carry it): no row in vf_keys[], a key of [defaults]/[pf].
+	 */
+	KEY_MTU,
 	_KEY_MAX,
 };
 
@@ -51,6 +57,13 @@ enum vf_driver { VF_DRIVER_VFIO, VF_DRIVER_KERNEL, VF_DRIVER_NONE };
 enum mac_mode { MAC_AUTO, MAC_NONE, MAC_FIXED };
 /* Values are the kernel's IFLA_VF_LINK_STATE_* */
 enum link_state { LINK_STATE_AUTO = 0, LINK_STATE_ENABLE = 1, LINK_STATE_DISABLE = 2 };
+
+/*
+ * mtu: the kernel's own bounds for any netdev (ETH_MIN_MTU, IP_MAX_MTU);
+ * each netdev's min_mtu/max_mtu, read from the kernel, narrow them at apply.
+ */
+#define MTU_MIN 68
+#define MTU_MAX 65535
 
 #define ETH_P_8021Q_ 0x8100
 #define ETH_P_8021AD_ 0x88A8
@@ -123,6 +136,7 @@ struct section {
 	uint32_t allow_domain; /* bit per enum vf_key */
 	enum eswitch_mode eswitch_mode;
 	bool manage;
+	unsigned mtu;
 };
 
 enum device_kind { DEVICE_IFNAME, DEVICE_PCI, DEVICE_MAC };
@@ -151,6 +165,8 @@ struct pf_policy {
 	 */
 	bool manage;
 	struct origin manage_at;
+	/* Of the PF and of its VFs' netdevs on a kernel driver; 0: never touched. */
+	unsigned mtu;
 	struct origin at;
 	/* Where each PF key (KEY_DEVICE and after) was set; file NULL: built in. */
 	struct origin key_at[_KEY_MAX];

@@ -86,6 +86,7 @@ $(line pf-up on default)
 $(line allow-domain 'vlan, trust' "$C:5")
 $(line eswitch-mode unset default)
 $(line manage on default)
+$(line mtu unset default)
 EOF
 	run --separate-stderr vfw show
 	run block '[vf uplink 0]'
@@ -149,6 +150,7 @@ $(line pf-up on default)
 $(line allow-domain none default)
 $(line eswitch-mode unset default)
 $(line manage on default)
+$(line mtu unset default)
 EOF
 }
 
@@ -199,6 +201,7 @@ pf-up true default null:null null
 allow-domain ["vlan","trust"] pf $C:5 [pf uplink]
 eswitch-mode null default null:null null
 manage true default null:null null
+mtu null default null:null null
 vfs 0-0 vlan 20 defaults $B:3 [defaults]
 vfs 1-2 vlan 30 vf $C:8 [vf uplink 1-2]
 vfs 3-3 vlan 20 defaults $B:3 [defaults]

@@ -8,6 +8,9 @@
  * every write is appended to $ROOT/netlink/log, so the CLI tests can see
  * exactly what would reach the kernel. $ROOT/netlink/<ifname>.reject lists
  * keys the fake driver refuses with EOPNOTSUPP, as igb refuses link-state.
+ * A netdev's MTU is $ROOT/sys/class/net/<ifname>/mtu (1500 when absent),
+ * its range $ROOT/netlink/<ifname>.mtu-range, "MIN MAX" (68 0 when absent:
+ * max 0 is the kernel's "no maximum"); a write out of range is EINVAL.
  *
  * Nothing happens behind a sysfs write: drivers_probe binds nothing, so a
  * probe is not checked, and no module loads.
@@ -79,6 +82,32 @@ static void fake_parse_vf(char *line, struct vf_live *vf)
 	}
 }
 
+static int fake_read_mtu(const char *ifname, struct link_mtu *m)
+{
+	char p[PATH_MAX], line[64];
+	unsigned long v;
+	int r;
+
+	m->mtu = 1500;
+	m->min = 68;
+	m->max = 0;
+	if ((r = path_join(p, sizeof(p), "%s/class/net/%s/mtu", roots.sys, ifname)) < 0)
+		return r;
+	if (read_uint_file(p, &v) == 0)
+		m->mtu = (unsigned)v;
+	if ((r = fake_path(p, sizeof(p), ifname, ".mtu-range")) < 0)
+		return r;
+	if (read_line_file(p, line, sizeof(line)) >= 0 && sscanf(line, "%u %u", &m->min, &m->max) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+static int fake_mtu(struct nlh *h, const char *ifname, struct link_mtu *m)
+{
+	(void)h;
+	return fake_read_mtu(ifname, m);
+}
+
 static int fake_read_pf(struct pf_live *pf)
 {
 	char p[PATH_MAX], line[512];
@@ -88,6 +117,8 @@ static int fake_read_pf(struct pf_live *pf)
 	if (r < 0)
 		return r;
 	pf->ifindex = 1;
+	if ((r = fake_read_mtu(pf->ifname, &pf->mtu)) < 0)
+		return r;
 	f = fopen(p, "re");
 	if (!f)
 		return errno == ENOENT ? 0 : -errno;
@@ -147,6 +178,24 @@ static int fake_log(const char *fmt, ...)
 	vfprintf(f, fmt, ap);
 	va_end(ap);
 	return 0;
+}
+
+static int fake_set_mtu(struct nlh *h, const char *ifname, unsigned mtu)
+{
+	char p[PATH_MAX], v[16];
+	struct link_mtu m;
+	int r;
+
+	(void)h;
+	if ((r = fake_read_mtu(ifname, &m)) < 0)
+		return r;
+	if (mtu < m.min || (m.max && mtu > m.max))
+		return -EINVAL;
+	snprintf(v, sizeof(v), "%u\n", mtu);
+	if ((r = path_join(p, sizeof(p), "%s/class/net/%s/mtu", roots.sys, ifname)) < 0 ||
+	    (r = write_string_file(p, v)) < 0)
+		return r;
+	return fake_log("%s mtu %u\n", ifname, mtu);
 }
 
 static int fake_set_vf(const struct pf_live *pf, const struct action *a)
@@ -315,6 +364,8 @@ static const struct backend fake_backend = {
 	.nl_set_vfs = fake_set_vfs,
 	.nl_global_addr = fake_addr,
 	.nl_set_up = fake_set_up,
+	.nl_read_mtu = fake_mtu,
+	.nl_set_mtu = fake_set_mtu,
 };
 
 const struct backend *const backend = &fake_backend;

@@ -2,7 +2,7 @@
 /*
  * nl_parse_link() on RTM_NEWLINK messages laid out as the kernel's
  * rtnl_fill_ifinfo() writes them (6.1, RTEXT_FILTER_VF|SKIP_STATS):
- * IFLA_NUM_VF, then IFLA_VFINFO_LIST, then IFLA_XDP, with the list's 16-bit
+ * IFLA_MTU, IFLA_MIN_MTU, IFLA_MAX_MTU, IFLA_NUM_VF, then IFLA_VFINFO_LIST, then IFLA_XDP, with the list's 16-bit
  * length truncated the way nla_nest_end() truncates it.
  */
 #include <arpa/inet.h>
@@ -108,7 +108,7 @@ static struct buf link_msg(unsigned num_vf, unsigned n, bool gaps)
 	struct buf b = { 0 };
 	struct nlmsghdr *h = grow(&b, NLMSG_HDRLEN);
 	struct ifinfomsg *ifi = grow(&b, NLMSG_ALIGN(sizeof(*ifi)));
-	uint32_t mtu = 1500, xdp_attached = 0;
+	uint32_t mtu = 1500, min_mtu = 68, max_mtu = 9216, xdp_attached = 0;
 	size_t list, xdp;
 
 	(void)h;
@@ -116,6 +116,8 @@ static struct buf link_msg(unsigned num_vf, unsigned n, bool gaps)
 	ifi->ifi_flags = IFF_UP | IFF_BROADCAST;
 	put(&b, IFLA_IFNAME, "eth0", 5);
 	put(&b, IFLA_MTU, &mtu, sizeof(mtu));
+	put(&b, IFLA_MIN_MTU, &min_mtu, sizeof(min_mtu));
+	put(&b, IFLA_MAX_MTU, &max_mtu, sizeof(max_mtu));
 	put(&b, IFLA_NUM_VF, &num_vf, sizeof(num_vf));
 	list = nest(&b, IFLA_VFINFO_LIST);
 	for (unsigned i = 0; i < n; i++)
@@ -177,6 +179,8 @@ static void test_small(void)
 	tap_is_int(nl_parse_link(b.p, b.len, pf), 0, "7 VFs: parses");
 	tap_is_int(pf->ifindex, 7, "7 VFs: ifindex");
 	tap_ok(pf->up, "7 VFs: IFF_UP");
+	tap_ok(pf->mtu.mtu == 1500 && pf->mtu.min == 68 && pf->mtu.max == 9216, "7 VFs: MTU %u, range %u-%u",
+	       pf->mtu.mtu, pf->mtu.min, pf->mtu.max);
 	tap_is_int(count_right(pf, false), 7, "7 VFs: every attribute of every VF");
 	pf_free(pf);
 	free(b.p);

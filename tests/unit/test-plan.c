@@ -87,6 +87,12 @@ static const char *render(const struct plan *pl)
 		case ACT_ESWITCH:
 			snprintf(v, sizeof(v), "eswitch %s->%s=%u", a->from, a->to, (unsigned)a->u.eswitch);
 			break;
+		case ACT_PF_MTU:
+			snprintf(v, sizeof(v), "pf mtu %s->%s=%u", a->from, a->to, a->u.mtu);
+			break;
+		case ACT_VF_MTU:
+			snprintf(v, sizeof(v), "vf%u mtu %s->%s=%u", a->vf, a->from, a->to, a->u.mtu);
+			break;
 		case ACT_VF_ATTR:
 			switch (a->key) {
 			case KEY_MAC:
@@ -292,6 +298,88 @@ static void test_eswitch(void)
 	pol = policy("[pf a]\ndevice = eth0\nvfs = 2\neswitch-mode = legacy\n");
 	count_plan("eswitch netdevsim, VF in use, same count: in place", pol, &pf, false, 0,
 		   "eswitch switchdev->legacy=1");
+}
+
+static void mtu_plan(const char *what, const struct pf_policy *pol, const struct pf_live *live, bool force,
+		     int refused, unsigned skipped, const char *want)
+{
+	struct plan_opts o = { .force = force };
+	struct plan pl = { 0 };
+
+	tap_is_int(plan_pf_mtu(pol, live, &o, &pl), 0, what);
+	tap_is_int(pl.refused, refused, what);
+	tap_is_int(pl.skipped_mtu, skipped, what);
+	tap_is_str(render(&pl), want, what);
+	plan_free(&pl);
+}
+
+/* A PF at MTU 1500 (range 68-9216) with n VFs on igbvf, netdevs at 1500 (range 68-9198). */
+static void live_mtu(struct pf_live *pf, unsigned n)
+{
+	live_init(pf, n);
+	pf->mtu = (struct link_mtu){ 1500, 68, 9216 };
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(vfs[i].driver, sizeof(vfs[i].driver), "igbvf");
+		snprintf(vfs[i].netdev, sizeof(vfs[i].netdev), "eth%u", 10 + i);
+		vfs[i].mtu = (struct link_mtu){ 1500, 68, 9198 };
+	}
+}
+
+/* mtu: the PF's before its VFs' going up, after them coming down; bounds before any write. */
+static void test_mtu(void)
+{
+	const struct pf_policy *pol = policy("[pf a]\ndevice = eth0\nvfs = 2\nvf-driver = kernel\nmtu = 9000\n");
+	struct pf_live pf;
+	struct plan pl = { 0 };
+
+	live_mtu(&pf, 2);
+	mtu_plan("mtu up: PF first", pol, &pf, false, 0, 0,
+		 "pf mtu 1500->9000=9000; vf0 mtu 1500->9000=9000; vf1 mtu 1500->9000=9000");
+	pf.mtu.mtu = vfs[0].mtu.mtu = vfs[1].mtu.mtu = 9000;
+	mtu_plan("mtu holds: nothing", pol, &pf, false, 0, 0, "");
+	vfs[1].mtu.mtu = 1500;
+	mtu_plan("mtu: only what differs", pol, &pf, false, 0, 0, "vf1 mtu 1500->9000=9000");
+
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 2\nvf-driver = kernel\nmtu = 1400\n");
+	live_mtu(&pf, 2);
+	mtu_plan("mtu down: PF last", pol, &pf, false, 0, 0,
+		 "vf0 mtu 1500->1400=1400; vf1 mtu 1500->1400=1400; pf mtu 1500->1400=1400");
+
+	/* A VF carrying host traffic keeps its MTU unless --force. */
+	snprintf(vfs[0].host_use, sizeof(vfs[0].host_use), "eth10 has address 192.0.2.5/24");
+	mtu_plan("mtu: VF in host use skipped", pol, &pf, false, 0, 1,
+		 "vf1 mtu 1500->1400=1400; pf mtu 1500->1400=1400");
+	mtu_plan("mtu: VF in host use, --force", pol, &pf, true, 0, 0,
+		 "vf0 mtu 1500->1400=1400; vf1 mtu 1500->1400=1400; pf mtu 1500->1400=1400");
+
+	/* vfio-pci VFs (policy or live) get theirs from the guest. */
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 2\nmtu = 9000\n[vf a 1]\nvf-driver = kernel\n");
+	live_mtu(&pf, 2);
+	snprintf(vfs[1].driver, sizeof(vfs[1].driver), "vfio-pci");
+	mtu_plan("mtu: VFs on vfio-pci left alone", pol, &pf, false, 0, 0, "pf mtu 1500->9000=9000");
+
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 2\nvf-driver = kernel\n");
+	live_mtu(&pf, 2);
+	mtu_plan("mtu not in the policy: never touched", pol, &pf, false, 0, 0, "");
+	count_plan("mtu not in the policy: count plan", pol, &pf, false, 0, "autoprobe 0->1=1");
+
+	/* Out of a netdev's range: refused before any write, in the count plan too. */
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 4\nvf-driver = kernel\nmtu = 9200\n");
+	live_mtu(&pf, 2);
+	count_plan("mtu above a VF's max: count plan refused", pol, &pf, false, -ERANGE, "");
+	tap_is_int(plan_pf_count(pol, &pf, NULL, &pl), 0, "mtu refused: why");
+	tap_is_str(pl.why, "mtu 9200 is above the maximum 9198 of eth10", "mtu refused: why");
+	plan_free(&pl);
+	mtu_plan("mtu above a VF's max: mtu plan refused", pol, &pf, false, -ERANGE, 0, "");
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 4\nmtu = 9217\n");
+	count_plan("mtu above the PF's max: refused", pol, &pf, false, -ERANGE, "");
+	pf.mtu.max = 0;
+	count_plan("mtu: max 0 is no maximum", pol, &pf, false, 0, "numvfs 2->4");
+	pf.mtu.min = 1280;
+	pol = policy("[pf a]\ndevice = eth0\nvfs = 2\nmtu = 1000\n");
+	count_plan("mtu below the PF's min: refused", pol, &pf, false, -ERANGE, "");
+	pf.ifname[0] = '\0';
+	count_plan("mtu without a PF netdev: refused", pol, &pf, false, -ENODEV, "");
 }
 
 static void test_converged(void)
@@ -642,6 +730,7 @@ int main(void)
 	test_count();
 	test_host_use();
 	test_eswitch();
+	test_mtu();
 	test_converged();
 	test_drift();
 	test_driver();

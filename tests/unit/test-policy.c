@@ -245,6 +245,18 @@ static void test_mistakes(void)
 		   "t.conf:10: key 'eswitch-mode' is not allowed in [vf a 0]",
 		   "t.conf:15: duplicate key 'eswitch-mode', first set at t.conf:14"));
 
+	check("mtu bounds", "[defaults]\nmtu = 68\nvfs = 0\n[pf a]\ndevice = eth0\nmtu = 65535\n", NO_ERRS);
+	check("mtu mistakes",
+	      "[pf a]\ndevice = eth0\nvfs = 1\nmtu = 67\n[pf b]\ndevice = eth1\nvfs = 0\nmtu = 65536\n"
+	      "[vf a 0]\nmtu = 1500\n[defaults]\nmtu = 9000x\n[pf c]\ndevice = eth2\nvfs = 0\nmtu = -1\n"
+	      "mtu =\n",
+	      ERRS("t.conf:4: invalid mtu '67' (68-65535)",
+		   "t.conf:8: invalid mtu '65536' (68-65535)",
+		   "t.conf:10: key 'mtu' is not allowed in [vf a 0]",
+		   "t.conf:12: invalid mtu '9000x' (68-65535)",
+		   "t.conf:16: invalid mtu '-1' (68-65535)",
+		   "t.conf:17: invalid mtu '' (68-65535)"));
+
 	check("allow-domain", "[defaults]\nallow-domain = trust\nvfs = 0\n[pf a]\ndevice = eth0\n"
 	      "allow-domain = trust , max-tx-rate,spoofchk\n[pf b]\ndevice = eth1\nallow-domain = none\n",
 	      NO_ERRS);
@@ -339,6 +351,23 @@ static void test_manage(void)
 	      ERRS("t.conf:5: invalid vlan '4096'*", "t.conf:6:*"));
 	check("manage = no: still needs vfs", "[pf a]\ndevice = eth0\nmanage = no\n",
 	      ERRS("t.conf:1: [pf a] has no 'vfs'*"));
+}
+
+static void test_mtu(void)
+{
+	struct policy p;
+
+	tap_is_int(load(&p, "[defaults]\nmtu = 9000\nvfs = 0\n[pf a]\ndevice = eth0\nmtu = 1400\n[pf b]\n"
+			    "device = eth1\n"), 0, "mtu: loads");
+	if (p.n_pfs == 2) {
+		tap_is_int((int)p.pfs[0].mtu, 1400, "mtu: [pf] over [defaults]");
+		tap_is_int((int)p.pfs[1].mtu, 9000, "mtu: from [defaults]");
+	} else
+		tap_ok(0, "mtu: 2 PFs");
+	policy_free(&p);
+	tap_is_int(load(&p, "[pf a]\ndevice = eth0\nvfs = 0\n"), 0, "mtu: absent");
+	tap_is_int(p.n_pfs ? (int)p.pfs[0].mtu : 99, 0, "mtu: not set, never touched");
+	policy_free(&p);
 }
 
 static void test_all_sorted(void)
@@ -967,6 +996,7 @@ int main(void)
 	test_allow_domain();
 	test_eswitch_mode();
 	test_manage();
+	test_mtu();
 	test_precedence();
 	test_two_files();
 	test_origins();

@@ -685,3 +685,63 @@ EOF
 	assert_equal "$(vf_attr "$PF0" 0 vlan)" 0
 	assert_equal "$(numvfs "$PF1_PCI")" 1
 }
+
+# Issue 18 item 3: mtu. link_mtu NETDEV [KEY]: mtu (or max_mtu, min_mtu) as
+# rtnetlink reports it through `ip -j -d link show` (sed: no python start).
+link_mtu() {
+	ip -j -d link show dev "$1" | sed -n "s/.*\"${2:-mtu}\":\\([0-9]*\\).*/\\1/p"
+}
+# vf_net IDX: the netdev of PF0's VF IDX (igbvf)
+vf_net() {
+	local d
+	for d in "/sys/bus/pci/devices/$(vf_pci "$PF0_PCI" "$1")"/net/*; do
+		echo "${d##*/}"
+	done
+}
+
+@test "mtu: the igb PF's and its igbvf VFs' MTU, raised then lowered; above max_mtu refused before any write" {
+	policy <<EOF
+[pf a]
+device = $PF0
+vfs = 2
+vf-driver = kernel
+mtu = 9000
+[pf b]
+device = $PF1
+vfs = 0
+EOF
+	ip link set dev "$PF0" mtu 1500
+	mtu1=$(link_mtu "$PF1")
+	# raised: the PF before its VFs (created, then rebound for their MAC, first)
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	pfl=$(grep -n '^a: mtu 1500 -> 9000$' <<<"$output" | cut -d: -f1)
+	vfl=$(grep -n '^a vf[01]: mtu 1500 -> 9000$' <<<"$output" | cut -d: -f1 | tr '\n' ' ')
+	[ -n "$pfl" ] && [ "$vfl" = "$((pfl + 1)) $((pfl + 2)) " ]
+	assert_equal "$(link_mtu "$PF0")" 9000
+	assert_equal "$(vf_driver "$PF0_PCI" 0) $(vf_driver "$PF0_PCI" 1)" "igbvf igbvf"
+	assert_equal "$(link_mtu "$(vf_net 0)") $(link_mtu "$(vf_net 1)")" "9000 9000"
+	# a PF whose policy has no mtu is not touched
+	assert_equal "$(link_mtu "$PF1")" "$mtu1"
+	assert_equal "$(count_writes "$VFWARDEN" -c "$POLICY" apply)" 0
+
+	# lowered: the VFs before the PF
+	sed -i 's/^mtu = 9000/mtu = 1400/' "$POLICY"
+	run "$VFWARDEN" -c "$POLICY" apply
+	assert_success
+	assert_line --index 0 'a vf0: mtu 9000 -> 1400'
+	assert_line --index 1 'a vf1: mtu 9000 -> 1400'
+	assert_line --index 2 'a: mtu 9000 -> 1400'
+	assert_equal "$(link_mtu "$PF0") $(link_mtu "$(vf_net 0)") $(link_mtu "$(vf_net 1)")" "1400 1400 1400"
+
+	# one above the PF's max_mtu (igb: 9216), with a count change too: refused, nothing written
+	max=$(link_mtu "$PF0" max_mtu)
+	[ -n "$max" ] && [ "$max" -gt 1400 ]
+	sed -i "s/^mtu = 1400/mtu = $((max + 1))/; s/^vfs = 2/vfs = 3/" "$POLICY"
+	run --separate-stderr "$VFWARDEN" -c "$POLICY" apply
+	assert_failure 3
+	grep -Fxq "a: mtu $((max + 1)) is above the maximum $max of $PF0; PF left alone" <<<"$stderr"
+	assert_equal "$(link_mtu "$PF0") $(link_mtu "$(vf_net 0)") $(numvfs "$PF0_PCI")" "1400 1400 2"
+	assert_equal "$(count_writes "$VFWARDEN" -c "$POLICY" apply)" 0
+	ip link set dev "$PF0" mtu 1500
+}
