@@ -29,6 +29,12 @@ struct show {
 	bool json;
 	json_object *settings; /* the object emit() fills, with json */
 	unsigned n_shown;      /* blocks printed, text */
+	/*
+	 * A selector section named by its PF (show enp1s0) shows that PF
+	 * alone; by its label, or without operands, every PF it governs.
+	 */
+	bool *whole; /* per section */
+	bool *named; /* per host PF */
 };
 
 static void help(void)
@@ -412,7 +418,7 @@ static void show_section(struct show *s, unsigned i, json_object *pfs)
 	for (unsigned k = 0; k < s->h->n_pf; k++) {
 		const struct match_entry *e = &s->m->by_pf[k];
 
-		if (!e->selected || !match_involves(s->m, i, k))
+		if (!e->selected || !match_involves(s->m, i, k) || !(s->whole[i] || s->named[k]))
 			continue;
 		shown = true;
 		if (e->state == MATCH_AMBIGUOUS) {
@@ -475,14 +481,14 @@ static int select_shown(const struct show *s, const struct cli_operands *ops, bo
 	int ret = EXIT_OK;
 
 	for (unsigned i = 0; i < s->p->n_pfs; i++)
-		sec_sel[i] = !ops->n;
+		sec_sel[i] = s->whole[i] = !ops->n;
 	for (int i = 0; i < ops->n; i++) {
 		int k = host_find(s->h, ops->v[i]), l = label_find(s->p, ops->v[i]);
 
 		if (l >= 0)
-			sec_sel[l] = true;
+			sec_sel[l] = s->whole[l] = true;
 		if (k >= 0 && s->m->by_pf[k].state == MATCH_ONE)
-			sec_sel[s->m->by_pf[k].sec[0]] = true;
+			sec_sel[s->m->by_pf[k].sec[0]] = s->named[k] = true;
 		else if (k >= 0)
 			pf_sel[k] = true;
 		if (k < 0 && l < 0) {
@@ -572,7 +578,7 @@ static int run(const struct cli *cli, int argc, char **argv)
 	struct policy p;
 	struct host h = { 0 };
 	struct match m = { 0 };
-	_cleanup_free_ bool *sec_sel = NULL, *pf_sel = NULL;
+	_cleanup_free_ bool *sec_sel = NULL, *pf_sel = NULL, *whole = NULL, *named = NULL;
 	bool policy_ok;
 	int r, ret = EXIT_OK;
 
@@ -595,7 +601,9 @@ static int run(const struct cli *cli, int argc, char **argv)
 	}
 	sec_sel = calloc(p.n_pfs + 1, sizeof(bool));
 	pf_sel = calloc(h.n_pf + 1, sizeof(bool));
-	if (!sec_sel || !pf_sel || (policy_ok && match_build(&m, &p, &h) < 0)) {
+	s.whole = whole = calloc(p.n_pfs + 1, sizeof(bool));
+	s.named = named = calloc(h.n_pf + 1, sizeof(bool));
+	if (!sec_sel || !pf_sel || !whole || !named || (policy_ok && match_build(&m, &p, &h) < 0)) {
 		ret = EXIT_SYSTEM;
 		goto out;
 	}

@@ -301,11 +301,18 @@ EOF2
 	assert_output '[["ports/enp1s0","enp1s0","driver","igb","igb",false],["ports/enp4s0","enp4s0","driver","igb","igb",false]]'
 	run jq -c '[.pfs[] | select(.section == "special") | [.label, (.settings | has("driver")), .settings.device.value]]' "$BATS_TEST_TMPDIR/show.json"
 	assert_output '[["special",false,"enp2s0"]]'
-	# named on the command line by its interface: its section
-	run --separate-stderr vfw -c "$POLICY" show enp3s0
+	# named on the command line by its interface: that PF alone; by label: every PF of the section
+	run --separate-stderr vfw -c "$POLICY" show enp3s0 enp4s0
 	assert_success
 	assert_line --regexp '^\[pf e810/enp3s0\]'
-	refute_line --partial '[pf ports/'
+	assert_line --regexp '^\[pf ports/enp4s0\]'
+	refute_line --partial '[pf ports/enp1s0]'
+	refute_line --partial '[pf special]'
+	run --separate-stderr vfw -c "$POLICY" show ports
+	assert_success
+	assert_line --regexp '^\[pf ports/enp1s0\]'
+	assert_line --regexp '^\[pf ports/enp4s0\]'
+	refute_line --partial '[pf e810'
 }
 
 @test "select: apply --json labels a selected PF's changes LABEL/IFNAME; a selector that matches nothing is skipped absent" {
