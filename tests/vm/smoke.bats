@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # vm-options:
 # vm-env: VFWARDEN_VM_TIMEOUT=480
-# Real-kernel smoke test of the VM itself: igb SR-IOV, IOMMU groups, vfio.
+# Real-kernel smoke test of the VM itself: igb SR-IOV, IOMMU groups, vfio,
+# PF hot-plug.
 #   tests/vm/run -- bats --tap tests/vm/smoke.bats      (default --nics 2)
 
 load '/usr/lib/bats/bats-support/load'
@@ -89,4 +90,51 @@ teardown() {
 	[ -c "/dev/vfio/$(iommu_group_of "$vf")" ]
 	bind_driver "$vf" ""
 	assert_equal "$(driver_of "$vf")" igbvf
+}
+
+# The VM's PF hot-plug helper (vm-hotplug, tests/vm/hotplug): a PF can be
+# added and removed while the guest runs, and VFs work on the new one. Last:
+# they unplug and plug back a cold-plugged PF. (Formerly hotplug.bats, which
+# had a guest of its own.)
+@test "vm-hotplug adds an igb PF, with working SR-IOV, and removes it" {
+	run vm-hotplug add
+	assert_success
+	read -r dev ifname addr <<< "$output"
+	assert_equal "$dev" igb2
+	assert_equal "$(cat "/sys/class/net/$ifname/address")" 52:54:00:12:34:03
+	assert_equal "$(driver_of "$addr")" igb
+	assert_equal "$(cat "/sys/bus/pci/devices/$addr/sriov_totalvfs")" 7
+	set_numvfs "$addr" 2
+	run vf_addrs "$addr"
+	assert_equal "${#lines[@]}" 2
+
+	run vm-hotplug list
+	assert_success
+	assert_output --partial "igb2=hp0"
+
+	run vm-hotplug del igb2
+	assert_success
+	[ ! -e "/sys/bus/pci/devices/$addr" ]
+	[ ! -e "/sys/class/net/$ifname" ]
+}
+
+@test "a cold-plugged PF can be removed and plugged back" {
+	addr=$(pci_of eth1)
+	run vm-hotplug del igb1
+	assert_success
+	[ ! -e "/sys/bus/pci/devices/$addr" ]
+	run vm-hotplug add igb1
+	assert_success
+	read -r dev ifname addr2 <<< "$output"
+	assert_equal "$dev" igb1
+	assert_equal "$(cat "/sys/class/net/$ifname/address")" 52:54:00:12:34:02
+}
+
+@test "vm-hotplug refuses what it cannot do" {
+	run vm-hotplug del igb9
+	assert_failure
+	assert_output --partial "not plugged"
+	run vm-hotplug add igb0
+	assert_failure
+	assert_output --partial "plugged already"
 }
