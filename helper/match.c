@@ -114,7 +114,8 @@ static int match_alloc(struct match *m, const struct policy *p, const struct hos
 	m->by_pf = calloc(h->n_pf + 1, sizeof(*m->by_pf));
 	m->by_sec = calloc(p->n_pfs + 1, sizeof(*m->by_sec));
 	m->inst = calloc(h->n_pf + 1, sizeof(*m->inst));
-	if (!m->by_pf || !m->by_sec || !m->inst) {
+	m->sel = calloc((size_t)h->n_pf * p->n_pfs + 1, sizeof(*m->sel));
+	if (!m->by_pf || !m->by_sec || !m->inst || !m->sel) {
 		match_free(m);
 		return -ENOMEM;
 	}
@@ -148,9 +149,10 @@ int match_build(struct match *m, const struct policy *p, const struct host *h)
 		for (unsigned k = 0; k < h->n_pf; k++)
 			if (!pf_match_policy(&h->pf[k], &p->pfs[i]))
 				continue;
-			else if (p->pfs[i].selector)
+			else if (p->pfs[i].selector) {
 				note(&sel[2 * k], &pf_sels[k], (int)i);
-			else {
+				m->sel[k * p->n_pfs + i] = true;
+			} else {
 				note(m->by_pf[k].sec, &pf_secs[k], (int)i);
 				note(m->by_sec[i].pf, &sec_pfs[i], (int)k);
 			}
@@ -173,6 +175,7 @@ void match_free(struct match *m)
 	free(m->by_pf);
 	free(m->by_sec);
 	free(m->inst);
+	free(m->sel);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -187,6 +190,8 @@ bool match_involves(const struct match *m, unsigned i, unsigned k)
 {
 	const struct match_entry *e = &m->by_pf[k];
 
+	if (e->selected && e->state == MATCH_AMBIGUOUS)
+		return m->sel[k * m->n_sec + i];
 	return e->state != MATCH_NONE && (e->sec[0] == (int)i || e->sec[1] == (int)i);
 }
 

@@ -54,6 +54,12 @@ struct match {
 	struct match_entry *by_pf;  /* one per host PF, in host order */
 	struct match_entry *by_sec; /* one per policy [pf] section, in policy order */
 	struct pf_policy *inst;     /* per host PF: the copy of the selector section governing it */
+	/*
+	 * sel[k * n_sec + i]: selector section i selects host PF k. Entries
+	 * keep the first two sections of a conflict; this keeps them all, so
+	 * that a third section on an ambiguous PF is named too.
+	 */
+	bool *sel;
 	unsigned n_pf, n_sec;
 };
 
@@ -62,7 +68,7 @@ int match_build(struct match *m, const struct policy *p, const struct host *h);
 void match_free(struct match *m);
 /* The section governing host PF k, NULL when none (unmanaged or ambiguous). */
 const struct pf_policy *match_policy_of(const struct match *m, const struct policy *p, unsigned k);
-/* Whether section i governs PF k, or is one of the (first two) sections that make it ambiguous. */
+/* Whether section i governs PF k, or is one of the sections that make it ambiguous. */
 bool match_involves(const struct match *m, unsigned i, unsigned k);
 /* Index of the host PF at PCI address pci, or -ENOENT. */
 int match_pf_by_pci(const struct host *h, const char *pci);

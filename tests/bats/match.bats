@@ -216,4 +216,25 @@ EOF2
 	assert_line 'ambiguous: [pf twin] names 0000:03:00.0 and 0000:04:00.0; apply leaves it alone'
 	run --separate-stderr vfw -c "$POLICY" doctor
 	assert_output --partial "device '52:54:00:12:34:77' matches both 0000:03:00.0 and 0000:04:00.0"
+	run --separate-stderr vfw -c "$POLICY" check
+	assert_equal "$status" 1
+	assert_stderr_line "$POLICY:6: [pf twin] device '52:54:00:12:34:77' matches both 0000:03:00.0 (enp3s0) and 0000:04:00.0 (enp4s0) on this host: name each PF by its PCI address"
+}
+
+@test "match: check on the host names both FILE:LINEs of two sections on one PF, once" {
+	run --separate-stderr vfw -c "$POLICY" check
+	assert_equal "$status" 1
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_stderr_line "$POLICY:12: [pf b] names 0000:02:00.0 (enp2s0) on this host, and so does [pf a] ($POLICY:7): give each PF one section"
+	# a third section on that PF is named too, against the first
+	printf '\n[pf c]\ndevice = 52:54:00:12:34:02\nvfs = 1\n' >>"$POLICY"
+	run --separate-stderr vfw -c "$POLICY" check
+	assert_equal "$status" 1
+	assert_equal "${#stderr_lines[@]}" 2
+	assert_stderr_line "$POLICY:20: [pf c] names 0000:02:00.0 (enp2s0) on this host, and so does [pf a] ($POLICY:7): give each PF one section"
+	# without that PF on the host, the policy is valid
+	rm -rf "$SYS/bus/pci/devices/$AMB" "$SYS/class/net/enp2s0" "$NL"/enp2s0
+	run --separate-stderr vfw -c "$POLICY" check
+	assert_success
+	assert_stderr_empty
 }

@@ -179,6 +179,15 @@ add_intel() {
 	assert_equal "$status" 1
 	assert_stderr_line "$POLICY:21: [pf intel] selects 0000:01:00.0 (enp1s0) on this host, and so does [pf ports] ($POLICY:2): give each PF one section"
 	assert_stderr_line "$POLICY:21: [pf intel] selects 0000:04:00.0 (enp4s0) on this host, and so does [pf ports] ($POLICY:2): give each PF one section"
+	# a third selector section on those PFs is named too, and status THIRD lists them
+	printf '\n[pf third]\ndriver = igb\nvfs = 1\n' >>"$POLICY"
+	run --separate-stderr vfw -c "$POLICY" check
+	assert_equal "$status" 1
+	assert_stderr_line "$POLICY:25: [pf third] selects 0000:01:00.0 (enp1s0) on this host, and so does [pf ports] ($POLICY:2): give each PF one section"
+	assert_stderr_line "$POLICY:25: [pf third] selects 0000:04:00.0 (enp4s0) on this host, and so does [pf ports] ($POLICY:2): give each PF one section"
+	run --separate-stderr vfw -c "$POLICY" status third
+	assert_line --regexp '^ambiguous +enp1s0 +0000:01:00\.0 '
+	assert_line --regexp '^ambiguous +enp4s0 +0000:04:00\.0 '
 	# a host without those PFs has no conflict to report
 	rm -rf "$SYS/bus/pci/devices/0000:01:00.0" "$SYS/bus/pci/devices/0000:04:00.0"
 	run --separate-stderr vfw -c "$POLICY" check

@@ -291,6 +291,8 @@ static void test_selector_conflicts(void)
 	tap_is_int(match_build(&m, &pol, &host), 0, "three on one: build");
 	IS_ENTRY(m.by_pf[0], MATCH_AMBIGUOUS, 0, 1, 0, -1, "three on one: the first two are named");
 	IS_ENTRY(m.by_sec[2], MATCH_AMBIGUOUS, 2, 0, 0, -1, "three on one: the third is ambiguous too");
+	tap_ok(match_involves(&m, 0, 0) && match_involves(&m, 1, 0) && match_involves(&m, 2, 0),
+	       "three on one: involves all three, not only the two the entry names");
 	match_free(&m);
 }
 
