@@ -172,9 +172,10 @@ rpm:
 
 # --- tests: every tier writes TAP into $(B)/results, tests/summary counts it
 RESULTS = $(B)/results
-# The bats tier and its sanitizer run side by side: each is one chain of
-# short processes that keeps one core busy, and the two share no files (own
-# build dir, own TAP prefix, a temporary root per test). Output per target.
+# The bats tier and its sanitizer run side by side, then the fuzzers beside
+# the package build: each is one chain of processes that keeps one core
+# busy, and the two share no files (own build dir, own TAP prefix, a
+# temporary root per test). Output per target.
 CHECK_PAIR = -k -j2 --output-sync=target
 
 check: deps
@@ -182,8 +183,7 @@ check: deps
 	rm -rf $(RESULTS) && mkdir -p $(RESULTS)
 	-$(MAKE) --no-print-directory check-unit
 	-$(MAKE) --no-print-directory $(CHECK_PAIR) check-bats check-sanitize
-	-$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
-	-$(MAKE) --no-print-directory deb
+	-$(MAKE) --no-print-directory $(CHECK_PAIR) fuzz deb FUZZ_SECONDS=20
 	-$(MAKE) --no-print-directory check-vm
 	-$(MAKE) --no-print-directory bench BENCH_QUICK=1
 	sh tests/summary $(RESULTS)
