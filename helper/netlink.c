@@ -178,12 +178,19 @@ static bool parse_vlan_list(const struct nlattr *list, struct vf_attrs *v)
 /* One IFLA_VF_INFO into the VF it names (ifla_vf_mac.vf), if pf has it; each attribute as vf_keys[] says. */
 static void parse_vf_info(const struct nlattr *info, struct pf_live *pf)
 {
+	static struct vf_attrs unread;
+	static bool unread_set;
 	const char *end = (const char *)info + info->nla_len;
 	struct vf_attrs tmp;
 	bool have_idx = false, have_list = false;
 	uint32_t idx = 0;
 
-	vf_attrs_unread(&tmp);
+	/* Made once, copied for each VF (4096 on a PF: issue 18 item 7). */
+	if (!unread_set) {
+		vf_attrs_unread(&unread);
+		unread_set = true;
+	}
+	tmp = unread;
 	for (const struct nlattr *a = attr_data(info, 0); attr_fits(a, end); a = attr_next(a)) {
 		const struct ifla_vf_mac *m = attr_data(a, sizeof(*m));
 
