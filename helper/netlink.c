@@ -323,10 +323,10 @@ int nl_link_reply(const void *buf, size_t len, uint32_t seq, struct pf_live *pf,
 }
 
 /*
- * Room for size bytes in h->rx. At 4096 VFs the link is about 800 KiB:
- * mapped populated, its pages are allocated in one call rather than
- * faulted in one by one by the kernel's copy (about 200 faults, each dear
- * under emulation; issue 18 item 7).
+ * Room for size bytes in h->rx, kept for the handle's next request. (At
+ * 4096 VFs, 800 KiB: MAP_POPULATE or MADV_POPULATE_WRITE, tried for it and
+ * for the arrays of VFs, saved nothing measurable in the guest. A page
+ * costs about as much populated as faulted in: BENCHMARKS.md, row 3c.)
  */
 static int rx_reserve(struct nlh *h, size_t size)
 {
@@ -335,7 +335,7 @@ static int rx_reserve(struct nlh *h, size_t size)
 	if (size <= h->rx_cap)
 		return 0;
 	size = (size + 4095) & ~(size_t)4095;
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
 	if (h->rx)

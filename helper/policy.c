@@ -1387,7 +1387,7 @@ static int build_pfs(struct policy *p, const struct section *d, int *pf_of)
 		pf_of[i] = -1;
 		if (s->kind != SECTION_PF || !pf_resolve(p, s, d, &total, pf))
 			continue;
-		pf->vf = calloc_populated(pf->vfs ? pf->vfs : 1, sizeof(*pf->vf));
+		pf->vf = calloc(pf->vfs ? pf->vfs : 1, sizeof(*pf->vf));
 		if (!pf->vf)
 			return -ENOMEM;
 		vf_conf_default(&base);

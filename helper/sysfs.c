@@ -253,7 +253,7 @@ int pf_scan(struct pf_live *pf)
 	pf->vf = NULL;
 	pf->n_vf = 0;
 	if (pf->numvfs) {
-		pf->vf = calloc_populated(pf->numvfs, sizeof(*pf->vf));
+		pf->vf = calloc(pf->numvfs, sizeof(*pf->vf));
 		if (!pf->vf)
 			return -ENOMEM;
 		bool pci = pci_addr_valid(pf->pci);

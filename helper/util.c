@@ -4,31 +4,8 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "util.h"
-
-/*
- * At 4096 VFs a PF's VFs take 1.8 MiB and the policy's settings of them
- * 0.9 MiB, about 700 pages that the first write faults in one at a time.
- * MADV_POPULATE_WRITE (Linux 5.14) takes them in one call. Under QEMU's
- * TCG a fault is dear (the no-op apply at 4096 VFs, issue 18 item 7:
- * BENCHMARKS.md). Best effort: where the kernel refuses, the pages fault
- * in as before; small arrays come from the heap and are left alone.
- */
-void *calloc_populated(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-	uintptr_t pg = 4096, a, e;
-
-	if (!p || n * size < 64 * 1024)
-		return p;
-	a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
-	e = ((uintptr_t)p + n * size) & ~(pg - 1);
-	if (e > a)
-		(void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
-	return p;
-}
 
 int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 {

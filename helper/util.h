@@ -35,13 +35,6 @@ bool pci_addr_valid(const char *s);
 bool ifname_valid(const char *s);
 bool label_valid(const char *s);
 
-/*
- * calloc() of a large array that is written whole right after it (a PF's
- * VFs as read, the policy's settings of them), its pages faulted in with
- * one call instead of one fault each (util.c says why).
- */
-void *calloc_populated(size_t n, size_t size);
-
 /* sysfs style helpers: return 0 or -errno. */
 int read_line_file(const char *path, char *buf, size_t size);
 int read_uint_file(const char *path, unsigned long *ret);
