@@ -5,14 +5,18 @@
 # Converges make bench's policies (row 2b: 2 igb PFs x 7 VFs; row 3c: the
 # netdevsim PF's VFs, PROFILE_VFS, default 4096), and prints for each BINARY
 # (default: the installed vfwarden) bench/noop.sh's "APPLY_MS TRUE_MS RATIO"
-# at both, measured side by side. Then, for the first BINARY at the
-# netdevsim scale: perf stat against /bin/true, user and system time, the
-# system calls (strace -c and strace -r -T of one run), the dynamic loader's
-# statistics, and a perf profile of PROFILE_REPS runs (flat, by library and
-# symbol). PROFILE_MARKS="BINARY...": builds that print "TMARK USEC WHAT"
-# lines on stderr when VFW_TMARK is set (ad hoc, never committed) have their
-# marks printed as times since the start of the run, median of 7 runs.
-# PROFILE_CONVERGE=BINARY converges (default: the installed vfwarden).
+# at both, the BINARYs in turn, 2 passes at igb and 3 at netdevsim, and
+# checks that each repairs a VF changed behind its back. PROFILE_MARKS=
+# "BINARY...": builds that print "TMARK USEC WHAT" lines on stderr when
+# VFW_TMARK is set (ad hoc, never committed) have their marks printed as
+# times since the fork, median of 7 runs. PROFILE_NOOP_ONLY=1 stops there;
+# otherwise, for the first BINARY at the netdevsim scale: perf stat against
+# /bin/true, user and system time, the system calls (strace -c and
+# strace -r -T of one run), the dynamic loader's statistics, and a perf
+# profile of PROFILE_REPS runs (flat and inclusive; a build with
+# -fno-omit-frame-pointer gives the callers). PROFILE_CONVERGE=BINARY
+# converges (default: the installed vfwarden). Keep the host idle: other
+# work on it shows in every figure.
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 B=$(cd "$(dirname "$0")" && pwd)
@@ -32,8 +36,10 @@ section "igb: 2 PFs x 7 VFs"
 printf '[defaults]\nvlan = 100\nspoofchk = on\ntrust = off\n[pf p0]\ndevice = %s\nvfs = 7\n[pf p1]\ndevice = %s\nvfs = 7\n' \
 	"${PFS[0]}" "${PFS[1]}" > "$POL"
 "${PROFILE_CONVERGE:-$VFW}" -c "$POL" apply > /dev/null || echo "igb: converge failed"
-for bin in "$@"; do
-	echo "noop.sh igb $bin: $("$B/noop.sh" "$bin" "$POL" 21 2>&1)"
+for pass in 1 2; do
+	for bin in "$@"; do
+		echo "noop.sh igb pass $pass $bin: $("$B/noop.sh" "$bin" "$POL" 21 2>&1)"
+	done
 done
 for p in "${PCIS[@]}"; do echo 0 > "/sys/bus/pci/devices/$p/sriov_numvfs"; done
 
@@ -43,8 +49,10 @@ printf '[pf sim]\ndevice = %s\nvfs = %d\nvlan = 100\nspoofchk = off\n' "$VFWARDE
 for bin in "$@"; do
 	echo "noop.sh netdevsim $bin: $("$B/noop.sh" "$bin" "$POL" "$REPS" 2>&1)"
 done
-for bin in "$@"; do
-	echo "noop.sh netdevsim again $bin: $("$B/noop.sh" "$bin" "$POL" "$REPS" 2>&1)"
+for pass in 2 3; do
+	for bin in "$@"; do
+		echo "noop.sh netdevsim pass $pass $bin: $("$B/noop.sh" "$bin" "$POL" "$REPS" 2>&1)"
+	done
 done
 section "each BINARY repairs a VF changed behind its back (vf $((N - 1)) vlan 7)"
 for bin in "$@"; do
@@ -53,6 +61,24 @@ for bin in "$@"; do
 done
 bin=$1
 comm=$(basename "$bin" | cut -c1-15)
+
+for m in ${PROFILE_MARKS:-}; do
+	section "marks of $m (usec since the fork, median of 7)"
+	rm -f "$W"/marks.*
+	for i in 1 2 3 4 5 6 7; do
+		t0=$(date +%s%N)
+		VFW_TMARK=1 "$m" -c "$POL" apply 2> "$W/marks.$i" > /dev/null
+		t1=$(date +%s%N)
+		awk -v t0="$t0" -v t1="$t1" '$1 == "TMARK" {printf "%s %d\n", $3, $2 - t0 / 1000} END {printf "end %d\n", (t1 - t0) / 1000}' \
+			"$W/marks.$i" > "$W/marks.$i.rel"
+	done
+	# (mawk has no asort: an insertion sort)
+	paste "$W"/marks.?.rel | awk '{n = 0; for (i = 2; i <= NF; i += 2) { x = $i; j = ++n;
+			while (j > 1 && v[j - 1] > x) { v[j] = v[j - 1]; j-- } v[j] = x }
+		m = v[int((n + 1) / 2)]; printf "%-18s %8d  (+%d)\n", $1, m, m - prev; prev = m}'
+done
+
+[ "${PROFILE_NOOP_ONLY:-0}" = 1 ] && { echo 0 > "$VFWARDEN_VM_NSIM_SYSFS/sriov_numvfs"; exit 0; }
 
 section "perf stat: apply, then /bin/true"
 perf stat -r "$REPS" -e task-clock,page-faults,context-switches "$bin" -c "$POL" apply 2>&1 > /dev/null | grep -v '^$'
@@ -76,22 +102,6 @@ strace -r -T -o "$W/strace-r" "$bin" -c "$POL" apply > /dev/null
 awk '{printf "%s %d: %s\n", $1, NR, $0}' "$W/strace-r" | sort -rn | head -n 40 | cut -c1-200
 echo "--- full"
 cut -c1-200 "$W/strace-r"
-
-for m in ${PROFILE_MARKS:-}; do
-	section "marks of $m (usec since the fork, median of 7)"
-	rm -f "$W"/marks.*
-	for i in 1 2 3 4 5 6 7; do
-		t0=$(date +%s%N)
-		VFW_TMARK=1 "$m" -c "$POL" apply 2> "$W/marks.$i" > /dev/null
-		t1=$(date +%s%N)
-		awk -v t0="$t0" -v t1="$t1" '$1 == "TMARK" {printf "%s %d\n", $3, $2 - t0 / 1000} END {printf "end %d\n", (t1 - t0) / 1000}' \
-			"$W/marks.$i" > "$W/marks.$i.rel"
-	done
-	# (mawk has no asort: an insertion sort)
-	paste "$W"/marks.?.rel | awk '{n = 0; for (i = 2; i <= NF; i += 2) { x = $i; j = ++n;
-			while (j > 1 && v[j - 1] > x) { v[j] = v[j - 1]; j-- } v[j] = x }
-		m = v[int((n + 1) / 2)]; printf "%-18s %8d  (+%d)\n", $1, m, m - prev; prev = m}'
-done
 
 section "perf record: $REPS runs of apply: by command and library, then by symbol"
 perf record -q -F 20000 -g -o "$W/perf.data" -- \
