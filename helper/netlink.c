@@ -2,7 +2,8 @@
 /*
  * VF attributes over rtnetlink: libnl-3 for the socket and the messages,
  * libnl-route-3 for the link itself; the VF list is read and written here
- * (see nl_parse_link() for why).
+ * (see nl_parse_link() for why), and the answer to a PF's RTM_GETLINK is
+ * received here too (rtnetlink_read_pf()).
  * These are the host backend's calls (kernel.h); the core reaches them
  * through netlink.h's nlh_*() (backend.c).
  */
