@@ -2,7 +2,8 @@
 /*
  * VF attributes over rtnetlink: libnl-3 for the socket and the messages,
  * libnl-route-3 for the link itself; the VF list is read and written here
- * (see nl_parse_link() for why).
+ * (see nl_parse_link() for why), and the answer to a PF's RTM_GETLINK is
+ * received here too (rtnetlink_read_pf()).
  * These are the host backend's calls (kernel.h); the core reaches them
  * through netlink.h's nlh_*() (backend.c).
  */
@@ -18,6 +19,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "kernel.h"
@@ -26,6 +28,10 @@
 struct nlh {
 	struct nl_sock *sk;
 	struct nl_cache *addrs; /* every address of the host, dumped on first use */
+	/* rtnetlink_read_pf()'s: its own sequence numbers and receive buffer */
+	uint32_t seq;
+	void *rx;
+	size_t rx_cap;
 };
 
 static int nle_to_errno(int e)
@@ -72,8 +78,9 @@ int rtnetlink_open(struct nlh **ret)
 	 * behind it; when the two exceed the receive buffer (SO_RCVBUF stops
 	 * at rmem_max, 208 KiB) it drops the ACK and the socket reads ENOBUFS
 	 * (seen at 4096 netdevsim VFs). As root, force a buffer that holds both.
+	 * That reply is read by rtnetlink_read_pf(), not libnl, which reads
+	 * the rest (ACKs, the address dump) peeking at each message's size.
 	 */
-	nl_socket_set_msg_buf_size(h->sk, 4 * 1024 * 1024);
 	nl_socket_set_buffer_size(h->sk, 1024 * 1024, 1024 * 1024);
 	(void)setsockopt(nl_socket_get_fd(h->sk), SOL_SOCKET, SO_RCVBUFFORCE, &(int){ 8 << 20 }, sizeof(int));
 	*ret = h;
@@ -86,6 +93,8 @@ void rtnetlink_close(struct nlh *h)
 		nl_cache_free(h->addrs);
 	if (h->sk)
 		nl_socket_free(h->sk);
+	if (h->rx)
+		munmap(h->rx, h->rx_cap);
 	free(h);
 }
 
@@ -170,12 +179,19 @@ static bool parse_vlan_list(const struct nlattr *list, struct vf_attrs *v)
 /* One IFLA_VF_INFO into the VF it names (ifla_vf_mac.vf), if pf has it; each attribute as vf_keys[] says. */
 static void parse_vf_info(const struct nlattr *info, struct pf_live *pf)
 {
+	static struct vf_attrs unread;
+	static bool unread_set;
 	const char *end = (const char *)info + info->nla_len;
 	struct vf_attrs tmp;
 	bool have_idx = false, have_list = false;
 	uint32_t idx = 0;
 
-	vf_attrs_unread(&tmp);
+	/* Made once, copied for each VF (4096 on a PF: issue 18 item 7). */
+	if (!unread_set) {
+		vf_attrs_unread(&unread);
+		unread_set = true;
+	}
+	tmp = unread;
 	for (const struct nlattr *a = attr_data(info, 0); attr_fits(a, end); a = attr_next(a)) {
 		const struct ifla_vf_mac *m = attr_data(a, sizeof(*m));
 
@@ -273,41 +289,104 @@ int nl_parse_link(const void *buf, size_t len, struct pf_live *pf)
 	return 0;
 }
 
-struct link_reply {
-	struct pf_live *pf;
-	int r;
-	bool got;
-};
-
-static int on_link_msg(struct nl_msg *msg, void *arg)
+/*
+ * One datagram of the answer to request seq: the first RTM_NEWLINK into pf
+ * (*got), then the kernel's ACK. Messages of other requests are skipped.
+ * 1 once the ACK or an error is in, with *err its outcome (0, -errno, or
+ * -ENODEV when no link came); 0 when more is to come.
+ */
+int nl_link_reply(const void *buf, size_t len, uint32_t seq, struct pf_live *pf, bool *got, int *err)
 {
-	struct link_reply *lr = arg;
-	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+	for (size_t off = 0; len - off >= NLMSG_HDRLEN;) {
+		const struct nlmsghdr *m = (const void *)((const char *)buf + off);
+		const struct nlmsgerr *e = NLMSG_DATA(m);
 
-	if (!lr->got && nlh->nlmsg_type == RTM_NEWLINK) {
-		lr->r = nl_parse_link(nlh, nlh->nlmsg_len, lr->pf);
-		lr->got = true;
+		if (m->nlmsg_len < NLMSG_HDRLEN || m->nlmsg_len > len - off) {
+			*err = -EBADMSG;
+			return 1;
+		}
+		if (m->nlmsg_seq == seq && m->nlmsg_type == NLMSG_ERROR) {
+			if (m->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				*err = -EBADMSG;
+			else if (!*err)
+				*err = e->error < 0 ? e->error : *got ? 0 : -ENODEV;
+			return 1;
+		}
+		if (m->nlmsg_seq == seq && m->nlmsg_type == RTM_NEWLINK && !*got) {
+			*err = nl_parse_link(m, m->nlmsg_len, pf);
+			*got = true;
+		}
+		if (NLMSG_ALIGN(m->nlmsg_len) >= len - off)
+			break;
+		off += NLMSG_ALIGN(m->nlmsg_len);
 	}
-	return NL_OK;
+	return 0;
+}
+
+/*
+ * Room for size bytes in h->rx, kept for the handle's next request. (At
+ * 4096 VFs, 800 KiB: MAP_POPULATE or MADV_POPULATE_WRITE, tried for it and
+ * for the arrays of VFs, saved nothing measurable in the guest. A page
+ * costs about as much populated as faulted in: BENCHMARKS.md, row 3c.)
+ */
+static int rx_reserve(struct nlh *h, size_t size)
+{
+	void *p;
+
+	if (size <= h->rx_cap)
+		return 0;
+	size = (size + 4095) & ~(size_t)4095;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (h->rx)
+		munmap(h->rx, h->rx_cap);
+	h->rx = p;
+	h->rx_cap = size;
+	return 0;
+}
+
+/* The next datagram, whole, into h->rx: its length or -errno. */
+static ssize_t rx_datagram(struct nlh *h)
+{
+	int fd = nl_socket_get_fd(h->sk), r;
+	ssize_t n;
+
+	do
+		n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((r = rx_reserve(h, (size_t)n)) < 0)
+		return r;
+	do
+		n = recv(fd, h->rx, h->rx_cap, 0);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
 }
 
 /*
  * RTM_GETLINK of one PF with its VF list, with RTEXT_FILTER_SKIP_STATS so
- * that each VF costs about 200 bytes (4096 VFs: about 800 KiB, one message,
- * into the buffers nlh_open() sizes for it). libnl's route parser trusts the wrapped
- * list length (nl_parse_link() above), so the reply is read here.
+ * that each VF costs about 200 bytes (4096 VFs: about 800 KiB, one message).
+ * libnl's route parser trusts the wrapped list length (nl_parse_link()
+ * above), and its receive copies each message once more into a buffer of
+ * its own: the answer is read and parsed here, in place, up to its ACK.
+ * Its sequence numbers are the handle's own, not libnl's, which checks that
+ * the answers it reads come in the order of its requests: libnl never sees
+ * this exchange, and a leftover of it fails libnl's check (closed).
  */
 int rtnetlink_read_pf(struct nlh *h, struct pf_live *pf)
 {
 	struct ifinfomsg ifi = { .ifi_family = AF_UNSPEC };
-	struct link_reply lr = { .pf = pf };
 	struct nl_msg *msg;
-	struct nl_cb *cb = NULL;
-	int r;
+	uint32_t seq = ++h->seq;
+	bool got = false;
+	int r, err = 0;
 
-	msg = nlmsg_alloc_simple(RTM_GETLINK, 0);
+	msg = nlmsg_alloc_simple(RTM_GETLINK, NLM_F_REQUEST | NLM_F_ACK);
 	if (!msg)
 		return -ENOMEM;
+	nlmsg_hdr(msg)->nlmsg_seq = seq;
 	if (nlmsg_append(msg, &ifi, sizeof(ifi), NLMSG_ALIGNTO) < 0 ||
 	    nla_put_string(msg, IFLA_IFNAME, pf->ifname) < 0 ||
 	    nla_put_u32(msg, IFLA_EXT_MASK, RTEXT_FILTER_VF | RTEXT_FILTER_SKIP_STATS) < 0) {
@@ -318,29 +397,14 @@ int rtnetlink_read_pf(struct nlh *h, struct pf_live *pf)
 		r = nle_to_errno(r);
 		goto out;
 	}
-	cb = nl_cb_clone(nl_socket_get_cb(h->sk));
-	if (!cb) {
-		r = -ENOMEM;
-		goto out;
-	}
-	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, on_link_msg, &lr);
-	if ((r = nl_recvmsgs(h->sk, cb)) < 0) {
-		r = nle_to_errno(r);
-		goto out;
-	}
-	if (!lr.got) {
-		r = -ENODEV;
-		goto out;
-	}
-	if (lr.r < 0) {
-		r = lr.r;
-		goto out;
-	}
-	/* The request asked for an ACK (libnl's default): take it off the socket. */
-	r = nl_wait_for_ack(h->sk);
-	r = r < 0 ? nle_to_errno(r) : 0;
+	do {
+		ssize_t n = rx_datagram(h);
+
+		r = n < 0 ? (int)n : nl_link_reply(h->rx, (size_t)n, seq, pf, &got, &err);
+	} while (r == 0);
+	if (r > 0)
+		r = err;
 out:
-	nl_cb_put(cb);
 	nlmsg_free(msg);
 	return r;
 }

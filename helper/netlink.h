@@ -21,6 +21,13 @@ int nlh_set_vfs(struct nlh *h, const struct pf_live *pf, const struct action *a,
 /* An RTM_NEWLINK message into pf: ifindex, IFF_UP and the VFs it lists. */
 int nl_parse_link(const void *buf, size_t len, struct pf_live *pf);
 /*
+ * One datagram of the answer to RTM_GETLINK request seq: its RTM_NEWLINK
+ * into pf (*got), then its ACK; other requests' messages are skipped. 1
+ * once the ACK or an error is in, *err the outcome (0, -errno, -ENODEV when
+ * no link came); 0 when more is to come.
+ */
+int nl_link_reply(const void *buf, size_t len, uint32_t seq, struct pf_live *pf, bool *got, int *err);
+/*
  * The first address of global scope (IPv4 or IPv6) on netdev ifname, as
  * "192.0.2.5/24": 1, 0 when it has none, -errno. The first call dumps
  * every address of the host (RTM_GETADDR) once for the handle.

@@ -319,7 +319,9 @@ void vf_wanted(const struct pf_policy *pol, const struct pf_live *live, unsigned
 	/* The kernel takes a priority only with a VLAN. */
 	if (!want->vlan)
 		want->qos = 0;
-	snprintf(want->driver, sizeof(want->driver), "%s", vf_driver_name(c->driver));
+	/* Not snprintf(): this runs for every VF, 4096 on a PF (issue 18 item 7). */
+	memcpy(want->driver, vf_driver_name(c->driver),
+	       strnlen(vf_driver_name(c->driver), sizeof(want->driver) - 1));
 }
 
 static bool driver_ok(enum vf_driver d, const struct vf_live *l)
@@ -465,7 +467,8 @@ int plan_pf_vfs_opts(const struct pf_policy *pol, const struct pf_live *live,
 		if (!l->pci[0] && !l->no_device)
 			continue;
 		vf_wanted(pol, live, i, &want);
-		d = vf_drift(pol, &want, l);
+		if (!(d = vf_drift(pol, &want, l)))
+			continue;
 		/* A key another key's action writes (vlan-proto: vlan's) drifts as that one. */
 		for (int k = 0; k < _KEY_VF_MAX; k++)
 			if (d & (1u << k))

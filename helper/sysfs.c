@@ -194,7 +194,7 @@ static void read_vfio_dev(struct vf_live *vf)
 	closedir(d);
 }
 
-static void vf_scan(const struct pf_live *pf, struct vf_live *vf, unsigned idx)
+static void vf_scan(const struct pf_live *pf, bool pci, struct vf_live *vf, unsigned idx)
 {
 	char p[PATH_MAX], link[32];
 
@@ -202,7 +202,7 @@ static void vf_scan(const struct pf_live *pf, struct vf_live *vf, unsigned idx)
 	vf->idx = idx;
 	vf->iommu_group = -1;
 	vf->spoofchk = vf->trust = vf->query_rss = vf->link_state = -1;
-	if (!pci_addr_valid(pf->pci)) {
+	if (!pci) {
 		vf->no_device = true;
 		return;
 	}
@@ -256,8 +256,10 @@ int pf_scan(struct pf_live *pf)
 		pf->vf = calloc(pf->numvfs, sizeof(*pf->vf));
 		if (!pf->vf)
 			return -ENOMEM;
+		bool pci = pci_addr_valid(pf->pci);
+
 		for (unsigned i = 0; i < pf->numvfs; i++)
-			vf_scan(pf, &pf->vf[i], i);
+			vf_scan(pf, pci, &pf->vf[i], i);
 		pf->n_vf = pf->numvfs;
 	}
 	return 0;

@@ -3,7 +3,8 @@
  * nl_parse_link() on RTM_NEWLINK messages laid out as the kernel's
  * rtnl_fill_ifinfo() writes them (6.1, RTEXT_FILTER_VF|SKIP_STATS):
  * IFLA_MTU, IFLA_MIN_MTU, IFLA_MAX_MTU, IFLA_NUM_VF, then IFLA_VFINFO_LIST, then IFLA_XDP, with the list's 16-bit
- * length truncated the way nla_nest_end() truncates it.
+ * length truncated the way nla_nest_end() truncates it; and
+ * nl_link_reply() on the datagrams of the answer to an RTM_GETLINK.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -259,6 +260,95 @@ static void test_bad(void)
 	free(b.p);
 }
 
+/* The kernel's answer to an RTM_GETLINK's NLM_F_ACK: NLMSG_ERROR with error (0: the ACK). */
+static void put_ack(struct buf *b, uint32_t seq, int error)
+{
+	struct nlmsghdr *h = grow(b, NLMSG_HDRLEN);
+	size_t at = b->len - NLMSG_HDRLEN;
+	struct nlmsgerr *e = grow(b, NLMSG_ALIGN(sizeof(*e)));
+
+	(void)h;
+	e->error = error;
+	h = (struct nlmsghdr *)(b->p + at);
+	h->nlmsg_len = NLMSG_LENGTH(sizeof(*e));
+	h->nlmsg_type = NLMSG_ERROR;
+	h->nlmsg_seq = seq;
+}
+
+/* A link message of n VFs with sequence number seq and ifindex, appended to b. */
+static void put_link(struct buf *b, unsigned n, uint32_t seq, int ifindex)
+{
+	struct buf l = link_msg(n, n, false);
+	struct nlmsghdr *h = (struct nlmsghdr *)l.p;
+
+	h->nlmsg_seq = seq;
+	((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index = ifindex;
+	memcpy(grow(b, NLMSG_ALIGN(l.len)), l.p, l.len);
+	free(l.p);
+}
+
+/* nl_link_reply(): rtnetlink_read_pf()'s reading of the answer, datagram by datagram. */
+static void test_reply(void)
+{
+	struct buf stale = { 0 }, link = { 0 }, ack = { 0 }, both = { 0 }, err = { 0 }, big = { 0 };
+	struct pf_live *pf = pf_new(7);
+	bool got = false;
+	int e = 0;
+
+	/* What an earlier request left on the socket is not this one's. */
+	put_link(&stale, 3, 41, 9);
+	put_ack(&stale, 41, 0);
+	tap_is_int(nl_link_reply(stale.p, stale.len, 42, pf, &got, &e), 0, "reply: another request's link and ACK: more to come");
+	tap_ok(!got && e == 0 && pf->ifindex == 0, "reply: ... and neither is taken (got %d, err %d, ifindex %d)", got, e, pf->ifindex);
+
+	put_link(&link, 7, 42, 7);
+	tap_is_int(nl_link_reply(link.p, link.len, 42, pf, &got, &e), 0, "reply: the link alone: the ACK is still to come");
+	tap_ok(got && e == 0 && pf->ifindex == 7, "reply: the link is read (ifindex %d)", pf->ifindex);
+	tap_is_int(count_right(pf, false), 7, "reply: every attribute of its 7 VFs");
+	put_ack(&ack, 42, 0);
+	tap_is_int(nl_link_reply(ack.p, ack.len, 42, pf, &got, &e), 1, "reply: then its ACK: done");
+	tap_is_int(e, 0, "reply: ... without error");
+
+	got = false;
+	e = 0;
+	tap_is_int(nl_link_reply(ack.p, ack.len, 42, pf, &got, &e), 1, "reply: an ACK without a link: done");
+	tap_is_int(e, -ENODEV, "reply: ... ENODEV");
+
+	got = false;
+	e = 0;
+	put_ack(&err, 42, -EPERM);
+	tap_is_int(nl_link_reply(err.p, err.len, 42, pf, &got, &e), 1, "reply: the kernel's error: done");
+	tap_is_int(e, -EPERM, "reply: ... with that error");
+
+	got = false;
+	e = 0;
+	put_link(&both, 7, 43, 8);
+	put_ack(&both, 43, 0);
+	tap_is_int(nl_link_reply(both.p, both.len, 43, pf, &got, &e), 1, "reply: link and ACK in one datagram: done");
+	tap_ok(got && e == 0 && pf->ifindex == 8, "reply: ... the link read (err %d, ifindex %d)", e, pf->ifindex);
+
+	got = false;
+	e = 0;
+	tap_is_int(nl_link_reply(both.p, both.len - 1, 43, pf, &got, &e), 1, "reply: a message cut short: done");
+	tap_is_int(e, -EBADMSG, "reply: ... EBADMSG");
+	pf_free(pf);
+
+	/* 4096 VFs, the list length wrapped, then the ACK: one message of about 800 KiB. */
+	pf = pf_new(4096);
+	got = false;
+	e = 0;
+	put_link(&big, 4096, 44, 7);
+	tap_is_int(nl_link_reply(big.p, big.len, 44, pf, &got, &e), 0, "reply: 4096 VFs: the ACK is still to come");
+	tap_is_int(count_right(pf, false), 4096, "reply: 4096 VFs all read");
+	pf_free(pf);
+	free(stale.p);
+	free(link.p);
+	free(ack.p);
+	free(both.p);
+	free(err.p);
+	free(big.p);
+}
+
 int main(void)
 {
 	test_small();
@@ -268,5 +358,6 @@ int main(void)
 	test_gaps();
 	test_more_than_pf();
 	test_bad();
+	test_reply();
 	return tap_done();
 }
