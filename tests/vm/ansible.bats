@@ -38,9 +38,9 @@ setup() {
 		ANSIBLE_PIPELINING=1
 }
 
-# vars HOST VLAN VFS [EXTRA-YAML]: the role variables of inventory host
-# HOST, in $D/host_vars/HOST.yml. VF 2 of PF0 asks for link-state disable,
-# which igb refuses on every run (EOPNOTSUPP).
+# vars NAME VLAN VFS [EXTRA-YAML]: role variables, in $D/host_vars/NAME.yml
+# (those of inventory host NAME, or of run NAME with -e @). VF 2 of PF0 asks
+# for link-state disable, which igb refuses on every run (EOPNOTSUPP).
 vars() {
 	mkdir -p "$D/host_vars"
 	cat > "$D/host_vars/$1.yml" <<EOF
@@ -78,12 +78,12 @@ play() {
 	profile "$r" "$t0"
 }
 
-# play_local HOST [ARGS...]: as the README shows it: -c local -i localhost,
-# -e @vars.yml (HOST's), for the host localhost.
+# play_local RUN [ARGS...]: as the README shows it, for the host localhost:
+# -c local -i localhost, -e @vars.yml (those vars RUN wrote).
 play_local() {
-	local h=$1
+	local r=$1
 	shift
-	play "$h" -c local -i localhost, -e @"$D/host_vars/$h.yml" "$@"
+	play "$r" -c local -i localhost, -e @"$D/host_vars/$r.yml" "$@"
 }
 
 # play_hosts RUN HOST...: one run for the inventory hosts HOST..., each of
@@ -177,10 +177,10 @@ host_state() {
 	rm -rf "$METRICS"
 	# a host without vfwarden: make install runs and installs the hooks
 	rm -f /usr/local/sbin/vfwarden /etc/libvirt/hooks/qemu.d/vfwarden /etc/libvirt/hooks/network.d/vfwarden
-	vars localhost 100 3 "vfwarden_metrics_dir: $METRICS
+	vars first 100 3 "vfwarden_metrics_dir: $METRICS
 $ACCEPT"
 	step "libvirtd"
-	play_local localhost
+	play_local first
 	step "play"
 	assert_success
 	assert_equal "$(recap localhost failed)" 0
@@ -268,9 +268,9 @@ $ACCEPT"
 
 @test "a bad policy variable fails at the validate step and changes nothing" {
 	# host "bad" of the previous test's run
+	output=$(< "$D/again.out")
 	status=$(< "$D/again.status")
 	assert_failure
-	output=$(< "$D/again.out")
 	run result bad 'TASK [vfwarden : Write the vfwarden policy]'
 	assert_output --regexp '^fatal: \[bad\]: FAILED! .*failed to validate'
 	output=$(< "$D/again.out")
@@ -282,9 +282,9 @@ $ACCEPT"
 }
 
 @test "check mode previews a changed policy and changes nothing" {
-	vars localhost 300 4 "vfwarden_metrics_dir: $METRICS
+	vars check 300 4 "vfwarden_metrics_dir: $METRICS
 $ACCEPT"
-	play_local localhost --check -v
+	play_local check --check -v
 	step "play"
 	assert_success
 	[ "$(recap localhost changed)" -gt 0 ]
