@@ -242,11 +242,15 @@ print(len(fams))' "$METRICS/vfwarden.prom"
 	vars second 100 3 "vfwarden_metrics_dir: $METRICS"
 	vars bad 4096 3 "vfwarden_metrics_dir: $METRICS
 $ACCEPT"
+	# the admin gave the metrics directory an owner and mode of their own
+	chown nobody:nogroup "$METRICS"
+	chmod 0750 "$METRICS"
 	step "state"
 	play_hosts again second bad
 	step "play"
 	assert_failure
 	assert_equal "$(recap second changed)" 0
+	assert_equal "$(stat -c '%U:%G %a' "$METRICS")" "nobody:nogroup 750"
 	assert_equal "$(recap second failed)" 1
 	# every other task ran; the last check failed, on the refusal alone, named
 	assert_equal "$(result second 'TASK [vfwarden : Apply the policy')" "ok: [second]"
